@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make check: checkpatch --strict over our files, kernel-doc -Wall over our
+# sources and headers, and a W=1 sparse (C=2) build of our objects in three
+# configurations: built in, as a module (whose undefined symbols must all be
+# exported), and without DEVICE_PRIVATE. Any warning fails it.
+
+. "$(dirname "$0")/lib.sh"
+
+"$HARNESS/setup.sh"
+set_version_paths
+"$HARNESS/sync-tree.py" "$REPO" "$TREE"
+mkdir -p "$OUT/check"
+
+mapfile -t ours < <(cd "$REPO" && git ls-files --cached --others --exclude-standard \
+	-- 'drivers/*.[ch]' 'include/*.h' 'Documentation/*.rst' | sort)
+mapfile -t sources < <(printf '%s\n' "${ours[@]}" | grep -E '\.[ch]$')
+mapfile -t objects < <(printf '%s\n' "${ours[@]}" | grep -E '^drivers/.*\.c$' | sed 's/\.c$/.o/')
+
+status=0
+fail() { echo "check: $*"; status=1; }
+
+log "checkpatch --strict"
+if ! (cd "$TREE" && scripts/checkpatch.pl --strict --quiet --no-summary \
+	--ignore FILE_PATH_CHANGES -f "${ours[@]}") > "$OUT/check/checkpatch.log" 2>&1; then
+	cat "$OUT/check/checkpatch.log"
+	fail "checkpatch reported problems"
+fi
+
+log "kernel-doc -none -Wall"
+(cd "$TREE" && scripts/kernel-doc -none -Wall "${sources[@]}") > "$OUT/check/kernel-doc.log" 2>&1 || true
+if [ -s "$OUT/check/kernel-doc.log" ]; then
+	cat "$OUT/check/kernel-doc.log"
+	fail "kernel-doc reported problems"
+fi
+
+make_tree() {
+	make -C "$TREE" ARCH=x86_64 O="$1" -j"$JOBS" "${@:2}"
+}
+
+# check_config NAME KCONFIG... : configure, prepare, build our objects.
+check_config() {
+	local name=$1 dir=$VDIR/check-$1 objs=() o
+	shift
+	(cd "$TREE" && python3 tools/testing/kunit/kunit.py config --arch=x86_64 \
+		--build_dir="$dir" --kunitconfig="$HARNESS/kunitconfig/fast" \
+		"${@/#/--kconfig_add=}") > "$OUT/check/config-$name.log" 2>&1 || {
+		cat "$OUT/check/config-$name.log"; fail "$name: configuration failed"; return; }
+	make_tree "$dir" -s prepare > "$OUT/check/prepare-$name.log" 2>&1 || {
+		tail -n 20 "$OUT/check/prepare-$name.log"; fail "$name: make prepare failed"; return; }
+	for o in "${objects[@]}"; do
+		grep -q "^CONFIG_DRM_GPUSVM_KUNIT_TEST=y" "$dir/.config" || [[ $o != */tests/* ]] || continue
+		objs+=("$o")
+	done
+	log "$name: W=1 C=2 ${objs[*]}"
+	make_tree "$dir" W=1 C=2 "${objs[@]}" > "$OUT/check/build-$name.log" 2>&1 || \
+		fail "$name: build failed"
+	if grep -E 'warning:|error:' "$OUT/check/build-$name.log"; then
+		fail "$name: compiler or sparse warnings"
+	fi
+	CHECK_DIR=$dir
+	CHECK_OBJS=("${objs[@]}")
+}
+
+check_config builtin
+check_config module CONFIG_COMPILE_TEST=y CONFIG_DRM_GPUSVM=m CONFIG_DRM_GPUSVM_KUNIT_TEST=n
+# A module may only use exported symbols (or its own).
+symvers=$VDIR/build-fast/Module.symvers
+if [ ! -f "$symvers" ]; then
+	log "module: building the fast kernel for its Module.symvers"
+	"$HARNESS/kunit.sh" fast > /dev/null 2>&1 || true
+fi
+if [ -f "$symvers" ] && [ ${#CHECK_OBJS[@]} -gt 0 ]; then
+	(cd "$CHECK_DIR" && nm --defined-only "${CHECK_OBJS[@]}" | awk 'NF == 3 { print $3 }') \
+		| sort -u > "$OUT/check/module-defined.txt"
+	(cd "$CHECK_DIR" && nm -u "${CHECK_OBJS[@]}" | awk 'NF == 2 { print $2 }') | sort -u \
+		| comm -23 - "$OUT/check/module-defined.txt" \
+		| comm -23 - <(awk '{ print $2 }' "$symvers" | sort -u) > "$OUT/check/unexported.txt"
+	if [ -s "$OUT/check/unexported.txt" ]; then
+		cat "$OUT/check/unexported.txt"
+		fail "module: uses symbols the kernel does not export"
+	fi
+else
+	fail "module: no Module.symvers to check exports against"
+fi
+check_config nodp CONFIG_DEVICE_PRIVATE=n
+
+[ "$status" -eq 0 ] && log "check: clean"
+exit "$status"
