@@ -10,6 +10,8 @@
 #
 # GPUSVM_CACHE (default ~/.cache/gpusvm) holds the source and build trees.
 
+SHELL := /bin/bash
+
 .PHONY: all test check patches setup clean
 
 all: test

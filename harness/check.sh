@@ -22,7 +22,8 @@ status=0
 fail() { echo "check: $*"; status=1; }
 
 log "checkpatch --strict"
-if ! (cd "$TREE" && scripts/checkpatch.pl --strict --quiet --no-summary \
+# checkpatch runs spdxcheck.py with python3 from PATH: Debian's has its modules.
+if ! (cd "$TREE" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --quiet --no-summary \
 	--ignore FILE_PATH_CHANGES -f "${ours[@]}") > "$OUT/check/checkpatch.log" 2>&1; then
 	cat "$OUT/check/checkpatch.log"
 	fail "checkpatch reported problems"

@@ -27,6 +27,12 @@ def git(cwd, *args, env=None, data=None):
                           input=data, stdout=subprocess.PIPE).stdout.decode()
 
 
+def checkpatch_env():
+    """checkpatch runs spdxcheck.py with python3 from PATH: use Debian's,
+    which has the ply and git modules the harness installs."""
+    return dict(os.environ, PATH='/usr/bin:' + os.environ['PATH'])
+
+
 def read_series(path):
     patches = []
     with open(path) as f:
@@ -46,6 +52,17 @@ def read_series(path):
     return patches
 
 
+def maintainers_before(maintainers, later):
+    """MAINTAINERS without the F: lines of files that later patches add.
+
+    Each patch that adds files then also adds their MAINTAINERS lines, so
+    checkpatch sees every new file covered by the patch that creates it.
+    """
+    drop = {f'F:\t{path}'.encode() for path in later}
+    return b''.join(line for line in maintainers.splitlines(keepends=True)
+                    if line.rstrip(b'\n') not in drop)
+
+
 def main(repo, vdir):
     tree = os.path.join(vdir, 'linux')
     out = os.path.join(repo, 'out', 'patches')
@@ -55,21 +72,29 @@ def main(repo, vdir):
 
     contents = sync_tree.desired_files(repo, tree)
     patches = read_series(os.path.join(HARNESS, 'series'))
-    listed = [f for _, files, _ in patches for f in files]
-    unlisted = sorted(set(contents) - set(listed))
+    listed = [f for _, files, _ in patches for f in files
+              if f != 'MAINTAINERS']
+    unlisted = sorted(set(contents) - set(listed) - {'MAINTAINERS'})
     unknown = sorted(set(listed) - set(contents))
     twice = sorted({f for f in listed if listed.count(f) > 1})
     if unlisted or unknown or twice:
         sys.exit(f'series: not in a patch: {unlisted}; not ours: {unknown}; '
                  f'in two patches: {twice}')
 
+    maintainers = contents.get('MAINTAINERS', b'')
+    previous = git(tree, 'show', 'pristine:MAINTAINERS').encode()
     env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
                GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email)
     with tempfile.TemporaryDirectory() as tmp:
         env['GIT_INDEX_FILE'] = os.path.join(tmp, 'index')
         git(tree, 'read-tree', 'pristine', env=env)
         parent = git(tree, 'rev-parse', 'pristine^{commit}').strip()
-        for subject, files, body in patches:
+        for i, (subject, files, body) in enumerate(patches):
+            later = [f for _, fs, _ in patches[i + 1:] for f in fs]
+            contents['MAINTAINERS'] = maintainers_before(maintainers, later)
+            if contents['MAINTAINERS'] != previous:
+                files = files + ['MAINTAINERS']
+                previous = contents['MAINTAINERS']
             for path in files:
                 blob = git(tree, 'hash-object', '-w', '--stdin',
                            data=contents[path]).strip()
@@ -79,6 +104,7 @@ def main(repo, vdir):
             msg = f'{subject}\n\n{body}\n\n{signoff}\n'
             parent = git(tree, 'commit-tree', treeid, '-p', parent,
                          '-m', msg, env=env).strip()
+    del env['GIT_INDEX_FILE']
     git(tree, 'update-ref', 'refs/heads/series', parent)
 
     shutil.rmtree(out, ignore_errors=True)
@@ -99,7 +125,8 @@ def main(repo, vdir):
     ok = True
     for patch in series:
         res = subprocess.run([os.path.join(tree, 'scripts/checkpatch.pl'),
-                              '--strict', '--quiet', patch], cwd=tree)
+                              '--strict', '--quiet', patch], cwd=tree,
+                             env=checkpatch_env())
         print(f'  checkpatch {os.path.basename(patch)}: '
               f'{"ok" if res.returncode == 0 else "FAILED"}')
         ok &= res.returncode == 0

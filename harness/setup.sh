@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 
 PACKAGES=(linux-source-6.12 qemu-system-x86 flex bison bc cpio kmod libelf-dev
-	  libssl-dev python3 sparse git xz-utils perl binutils dwarves)
+	  libssl-dev python3 python3-ply python3-git sparse git xz-utils perl
+	  binutils dwarves)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

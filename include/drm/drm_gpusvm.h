@@ -3,6 +3,7 @@
 #ifndef __DRM_GPUSVM_H__
 #define __DRM_GPUSVM_H__
 
+#include <linux/bug.h>
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -129,6 +130,14 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm, const char *name,
 void drm_gpusvm_fini(struct drm_gpusvm *gpusvm);
 
 #ifdef CONFIG_LOCKDEP
+static inline void
+__drm_gpusvm_driver_set_lockdep_map(struct drm_gpusvm *gpusvm,
+				    struct lockdep_map *map)
+{
+	if (!WARN(gpusvm->lock_dep_map, "GPU SVM driver lock set twice"))
+		gpusvm->lock_dep_map = map;
+}
+
 /**
  * drm_gpusvm_driver_set_lock() - Annotate the driver lock of a GPU SVM
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -138,13 +147,10 @@ void drm_gpusvm_fini(struct drm_gpusvm *gpusvm);
  * then assert with lockdep that the lock is held where the contract says so.
  */
 #define drm_gpusvm_driver_set_lock(gpusvm, lock) \
-	do { \
-		if (!WARN((gpusvm)->lock_dep_map, \
-			  "GPU SVM driver lock should be set only once.")) \
-			(gpusvm)->lock_dep_map = &(lock)->dep_map; \
-	} while (0)
+	__drm_gpusvm_driver_set_lockdep_map(gpusvm, &(lock)->dep_map)
 #else
-#define drm_gpusvm_driver_set_lock(gpusvm, lock) do {} while (0)
+#define drm_gpusvm_driver_set_lock(gpusvm, lock) \
+	do { (void)(gpusvm); (void)(lock); } while (0)
 #endif
 
 /**
