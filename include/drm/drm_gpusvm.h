@@ -13,6 +13,8 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 
+#include <drm/drm_pagemap.h>
+
 struct dev_pagemap_ops;
 struct drm_device;
 struct drm_gpusvm;
@@ -74,6 +76,189 @@ struct drm_gpusvm_ops {
 };
 
 /**
+ * struct drm_gpusvm_notifier - An mmu interval notifier over a window of the mm
+ *
+ * Covers one &drm_gpusvm.notifier_size aligned window of the mirrored mm and
+ * holds the ranges inside it. Created with its first range, removed with its
+ * last one.
+ */
+struct drm_gpusvm_notifier {
+	/** @gpusvm: The GPU SVM instance the notifier belongs to. */
+	struct drm_gpusvm *gpusvm;
+	/** @notifier: The mmu interval notifier registered with the mm. */
+	struct mmu_interval_notifier notifier;
+	/**
+	 * @itree: Node in &drm_gpusvm.root; @itree.last is inclusive.
+	 * Protected by the driver lock.
+	 */
+	struct interval_tree_node itree;
+	/** @entry: Entry in &drm_gpusvm.notifier_list. */
+	struct list_head entry;
+	/**
+	 * @root: Interval tree of the ranges in the window. Changed under the
+	 * driver lock and the notifier lock held for read, so both the driver
+	 * and the invalidation callback may walk it.
+	 */
+	struct rb_root_cached root;
+	/** @range_list: The ranges in address order, same protection as @root. */
+	struct list_head range_list;
+	/** @flags: State of the notifier. */
+	struct {
+		/**
+		 * @flags.removed: The mmu interval notifier is already gone
+		 * from the mm (set by drm_gpusvm_fini()).
+		 */
+		u32 removed : 1;
+	} flags;
+};
+
+/**
+ * struct drm_gpusvm_pages_flags - State of a &struct drm_gpusvm_pages
+ *
+ * The bits share a word with @__flags so that they can be read locklessly with
+ * READ_ONCE() for opportunistic checks; they are written with WRITE_ONCE()
+ * under &drm_gpusvm.notifier_lock, where the authoritative checks happen.
+ *
+ * @has_dma_mapping: &drm_gpusvm_pages.dma_addr holds live mappings.
+ * @has_devmem_pages: Some of those mappings are device pages.
+ * @unmapped: The CPU mapping is gone; drm_gpusvm_get_pages() fails with
+ *	-EFAULT.
+ * @__flags: All flags as one word.
+ */
+struct drm_gpusvm_pages_flags {
+	union {
+		struct {
+			u16 has_dma_mapping : 1;
+			u16 has_devmem_pages : 1;
+			u16 unmapped : 1;
+		};
+		u16 __flags;
+	};
+};
+
+/**
+ * struct drm_gpusvm_pages - DMA state of one CPU span for one device
+ *
+ * Filled by drm_gpusvm_get_pages() and emptied by drm_gpusvm_unmap_pages()
+ * (which keeps @dma_addr allocated) and drm_gpusvm_free_pages(). Calls on the
+ * same pages must be serialised by the caller, and use the same span until
+ * drm_gpusvm_free_pages().
+ */
+struct drm_gpusvm_pages {
+	/**
+	 * @dma_addr: One entry per mapped chunk; entry ``j + 1`` starts
+	 * ``1 << dma_addr[j].order`` pages after entry ``j``. Valid while
+	 * drm_gpusvm_pages_valid() is true under the notifier lock.
+	 */
+	struct drm_pagemap_addr *dma_addr;
+	/** @dpagemap: The device memory region of the device pages, if any. */
+	struct drm_pagemap *dpagemap;
+	/**
+	 * @notifier_seq: mmu_interval_read_begin() sequence number the
+	 * mapping was made (or last found current) under.
+	 */
+	unsigned long notifier_seq;
+	/** @flags: State of the pages. */
+	struct drm_gpusvm_pages_flags flags;
+};
+
+/**
+ * struct drm_gpusvm_range_flags - State of a &struct drm_gpusvm_range
+ *
+ * Same lockless read rules as &struct drm_gpusvm_pages_flags.
+ *
+ * @migrate_devmem: The range may be migrated to device memory (set at
+ *	creation: &drm_gpusvm_ctx.devmem_possible and anonymous private memory).
+ * @unmapped: The CPU mapping of (part of) the range is gone; the driver
+ *	should remove the range.
+ * @partial_unmap: Only part of the range was unmapped.
+ * @__flags: All flags as one word.
+ */
+struct drm_gpusvm_range_flags {
+	union {
+		struct {
+			u16 migrate_devmem : 1;
+			u16 unmapped : 1;
+			u16 partial_unmap : 1;
+		};
+		u16 __flags;
+	};
+};
+
+/**
+ * struct drm_gpusvm_range - A span of the mm the GPU mirrors
+ *
+ * Created by drm_gpusvm_range_find_or_insert() on a GPU fault, removed by the
+ * driver with drm_gpusvm_range_remove(). Drivers subclass it through
+ * &drm_gpusvm_ops.range_alloc.
+ */
+struct drm_gpusvm_range {
+	/** @gpusvm: The GPU SVM instance the range belongs to. */
+	struct drm_gpusvm *gpusvm;
+	/**
+	 * @notifier: The notifier the range lies in; only valid while the
+	 * range is in its tree.
+	 */
+	struct drm_gpusvm_notifier *notifier;
+	/**
+	 * @refcount: The tree holds one reference until
+	 * drm_gpusvm_range_remove(); drm_gpusvm_range_get() takes more.
+	 */
+	struct kref refcount;
+	/**
+	 * @itree: Node in &drm_gpusvm_notifier.root; @itree.last is
+	 * inclusive.
+	 */
+	struct interval_tree_node itree;
+	/** @entry: Entry in &drm_gpusvm_notifier.range_list. */
+	struct list_head entry;
+	/** @pages: DMA state of the range's pages. */
+	struct drm_gpusvm_pages pages;
+	/** @flags: State of the range. */
+	struct drm_gpusvm_range_flags flags;
+};
+
+/**
+ * struct drm_gpusvm_ctx - Options of one call
+ *
+ * Zero-initialise and set what applies.
+ */
+struct drm_gpusvm_ctx {
+	/**
+	 * @device_private_page_owner: Device-private pages with this owner
+	 * are mapped as device pages; any other device-private page is faulted
+	 * back to system memory. NULL: system pages only.
+	 */
+	void *device_private_page_owner;
+	/**
+	 * @check_pages_threshold: Range chunks of at most this size are only
+	 * chosen when all their CPU pages are already present.
+	 */
+	unsigned long check_pages_threshold;
+	/**
+	 * @timeslice_ms: Minimum time pages migrated to device memory stay
+	 * there before a CPU fault may move them back.
+	 */
+	unsigned long timeslice_ms;
+	/**
+	 * @in_notifier: Called from the invalidation callback, with the
+	 * notifier lock held for write.
+	 */
+	unsigned int in_notifier : 1;
+	/**
+	 * @read_only: The device only reads: no write fault is required and
+	 * pages are mapped %DMA_TO_DEVICE.
+	 */
+	unsigned int read_only : 1;
+	/** @devmem_possible: The range may use device memory. */
+	unsigned int devmem_possible : 1;
+	/** @devmem_only: Only device pages are acceptable. */
+	unsigned int devmem_only : 1;
+	/** @allow_mixed: System and device pages may be mixed in one range. */
+	unsigned int allow_mixed : 1;
+};
+
+/**
  * struct drm_gpusvm - One GPU VM mirroring one CPU address space
  *
  * The fields are set by drm_gpusvm_init() and read-only afterwards, except
@@ -129,6 +314,56 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm, const char *name,
 		    const unsigned long *chunk_sizes, int num_chunks);
 void drm_gpusvm_fini(struct drm_gpusvm *gpusvm);
 
+struct drm_gpusvm_range *
+drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
+				unsigned long fault_addr,
+				unsigned long gpuva_start,
+				unsigned long gpuva_end,
+				const struct drm_gpusvm_ctx *ctx);
+void drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
+			     struct drm_gpusvm_range *range);
+struct drm_gpusvm_range *drm_gpusvm_range_get(struct drm_gpusvm_range *range);
+void drm_gpusvm_range_put(struct drm_gpusvm_range *range);
+struct drm_gpusvm_range *
+drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier,
+		      unsigned long start, unsigned long end);
+struct drm_gpusvm_notifier *
+drm_gpusvm_notifier_find(struct drm_gpusvm *gpusvm, unsigned long start,
+			 unsigned long end);
+bool drm_gpusvm_has_mapping(struct drm_gpusvm *gpusvm, unsigned long start,
+			    unsigned long end);
+
+int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
+			       struct drm_gpusvm_range *range,
+			       const struct drm_gpusvm_ctx *ctx);
+void drm_gpusvm_range_unmap_pages(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_range *range,
+				  const struct drm_gpusvm_ctx *ctx);
+bool drm_gpusvm_range_pages_valid(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_range *range);
+void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
+				   const struct mmu_notifier_range *mmu_range);
+
+int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
+			 struct drm_gpusvm_pages *svm_pages,
+			 struct mm_struct *mm,
+			 struct mmu_interval_notifier *notifier,
+			 unsigned long pages_start, unsigned long pages_end,
+			 const struct drm_gpusvm_ctx *ctx);
+void drm_gpusvm_unmap_pages(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_pages *svm_pages,
+			    unsigned long npages,
+			    const struct drm_gpusvm_ctx *ctx);
+void drm_gpusvm_free_pages(struct drm_gpusvm *gpusvm,
+			   struct drm_gpusvm_pages *svm_pages,
+			   unsigned long npages);
+bool drm_gpusvm_pages_valid(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_pages *svm_pages);
+
+unsigned long drm_gpusvm_find_vma_start(struct drm_gpusvm *gpusvm,
+					unsigned long start,
+					unsigned long end);
+
 #ifdef CONFIG_LOCKDEP
 static inline void
 __drm_gpusvm_driver_set_lockdep_map(struct drm_gpusvm *gpusvm,
@@ -167,5 +402,354 @@ __drm_gpusvm_driver_set_lockdep_map(struct drm_gpusvm *gpusvm,
  * @gpusvm__: Pointer to the GPU SVM structure.
  */
 #define drm_gpusvm_notifier_unlock(gpusvm__) up_read(&(gpusvm__)->notifier_lock)
+
+/**
+ * drm_gpusvm_range_start() - Start address of a range
+ * @range: Pointer to the GPU SVM range.
+ *
+ * Returns: The first address of @range.
+ */
+static inline unsigned long
+drm_gpusvm_range_start(struct drm_gpusvm_range *range)
+{
+	return range->itree.start;
+}
+
+/**
+ * drm_gpusvm_range_end() - End address of a range
+ * @range: Pointer to the GPU SVM range.
+ *
+ * Returns: The address right after @range (exclusive end).
+ */
+static inline unsigned long
+drm_gpusvm_range_end(struct drm_gpusvm_range *range)
+{
+	return range->itree.last + 1;
+}
+
+/**
+ * drm_gpusvm_range_size() - Size of a range
+ * @range: Pointer to the GPU SVM range.
+ *
+ * Returns: The size of @range in bytes.
+ */
+static inline unsigned long
+drm_gpusvm_range_size(struct drm_gpusvm_range *range)
+{
+	return drm_gpusvm_range_end(range) - drm_gpusvm_range_start(range);
+}
+
+/**
+ * drm_gpusvm_notifier_start() - Start address of a notifier
+ * @notifier: Pointer to the GPU SVM notifier.
+ *
+ * Returns: The first address of the window of @notifier.
+ */
+static inline unsigned long
+drm_gpusvm_notifier_start(struct drm_gpusvm_notifier *notifier)
+{
+	return notifier->itree.start;
+}
+
+/**
+ * drm_gpusvm_notifier_end() - End address of a notifier
+ * @notifier: Pointer to the GPU SVM notifier.
+ *
+ * Returns: The address right after the window of @notifier (exclusive end).
+ */
+static inline unsigned long
+drm_gpusvm_notifier_end(struct drm_gpusvm_notifier *notifier)
+{
+	return notifier->itree.last + 1;
+}
+
+/**
+ * drm_gpusvm_notifier_size() - Size of a notifier
+ * @notifier: Pointer to the GPU SVM notifier.
+ *
+ * Returns: The size of the window of @notifier in bytes.
+ */
+static inline unsigned long
+drm_gpusvm_notifier_size(struct drm_gpusvm_notifier *notifier)
+{
+	return drm_gpusvm_notifier_end(notifier) -
+	       drm_gpusvm_notifier_start(notifier);
+}
+
+/**
+ * __drm_gpusvm_range_next() - Next range of the same notifier
+ * @range: Pointer to the current range, or NULL.
+ *
+ * Ranges never overlap, so the address-ordered list gives the next one.
+ *
+ * Returns: The range after @range, or NULL if @range is NULL or the last.
+ */
+static inline struct drm_gpusvm_range *
+__drm_gpusvm_range_next(struct drm_gpusvm_range *range)
+{
+	if (range && !list_is_last(&range->entry, &range->notifier->range_list))
+		return list_next_entry(range, entry);
+
+	return NULL;
+}
+
+/**
+ * struct drm_gpusvm_range_iter - State of a range iteration
+ *
+ * Lets drm_gpusvm_for_each_range() evaluate each of its arguments once.
+ */
+struct drm_gpusvm_range_iter {
+	/** @pos: The caller's iterator variable. */
+	struct drm_gpusvm_range **pos;
+	/**
+	 * @next: The caller's variable holding the next range, fetched
+	 * before the loop body runs (NULL if the body may not remove ranges).
+	 */
+	struct drm_gpusvm_range **next;
+	/** @end: Exclusive end of the span. */
+	unsigned long end;
+};
+
+/**
+ * __drm_gpusvm_range_iter_step() - The range after another, inside a span
+ * @range: Pointer to the current range, or NULL.
+ * @end: Exclusive end of the span.
+ *
+ * Returns: The range after @range if it starts before @end, else NULL.
+ */
+static inline struct drm_gpusvm_range *
+__drm_gpusvm_range_iter_step(struct drm_gpusvm_range *range, unsigned long end)
+{
+	range = __drm_gpusvm_range_next(range);
+
+	return range && drm_gpusvm_range_start(range) < end ? range : NULL;
+}
+
+/**
+ * __drm_gpusvm_range_iter_first() - Start a range iteration
+ * @pos: The caller's iterator variable.
+ * @next: The caller's next variable, or NULL.
+ * @notifier: Pointer to the GPU SVM notifier.
+ * @start: Start of the span.
+ * @end: Exclusive end of the span.
+ *
+ * Returns: The iteration state, with *@pos the first range overlapping
+ * [@start, @end) or NULL.
+ */
+static inline struct drm_gpusvm_range_iter
+__drm_gpusvm_range_iter_first(struct drm_gpusvm_range **pos,
+			      struct drm_gpusvm_range **next,
+			      struct drm_gpusvm_notifier *notifier,
+			      unsigned long start, unsigned long end)
+{
+	*pos = drm_gpusvm_range_find(notifier, start, end);
+	if (next)
+		*next = __drm_gpusvm_range_iter_step(*pos, end);
+
+	return (struct drm_gpusvm_range_iter) {
+		.pos = pos,
+		.next = next,
+		.end = end,
+	};
+}
+
+/**
+ * __drm_gpusvm_range_iter_next() - Advance a range iteration
+ * @iter: The iteration state.
+ *
+ * With a next variable, the current range is not looked at again: the body
+ * may have removed it.
+ */
+static inline void
+__drm_gpusvm_range_iter_next(struct drm_gpusvm_range_iter *iter)
+{
+	if (iter->next) {
+		*iter->pos = *iter->next;
+		*iter->next = __drm_gpusvm_range_iter_step(*iter->pos,
+							   iter->end);
+	} else {
+		*iter->pos = __drm_gpusvm_range_iter_step(*iter->pos,
+							  iter->end);
+	}
+}
+
+/**
+ * drm_gpusvm_for_each_range() - Iterate over the ranges of a notifier
+ * @range__: Iterator variable (&struct drm_gpusvm_range pointer).
+ * @notifier__: Pointer to the GPU SVM notifier.
+ * @start__: Start of the span.
+ * @end__: Exclusive end of the span.
+ *
+ * Visits, in address order, every range of @notifier__ that overlaps
+ * [@start__, @end__). The driver lock or the notifier lock must be held, and
+ * the body must not remove the current range.
+ */
+#define drm_gpusvm_for_each_range(range__, notifier__, start__, end__)	\
+	for (struct drm_gpusvm_range_iter __range_iter =		\
+		__drm_gpusvm_range_iter_first(&(range__), NULL,	\
+					      (notifier__), (start__),	\
+					      (end__));			\
+	     *__range_iter.pos;						\
+	     __drm_gpusvm_range_iter_next(&__range_iter))
+
+/**
+ * drm_gpusvm_for_each_range_safe() - Iterate over ranges, removal allowed
+ * @range__: Iterator variable (&struct drm_gpusvm_range pointer).
+ * @next__: Temporary storage for the next range.
+ * @notifier__: Pointer to the GPU SVM notifier.
+ * @start__: Start of the span.
+ * @end__: Exclusive end of the span.
+ *
+ * Like drm_gpusvm_for_each_range(), but the body may remove the current
+ * range with drm_gpusvm_range_remove(). If that removes the last range,
+ * @notifier__ is freed, and the loop ends without touching it again.
+ */
+#define drm_gpusvm_for_each_range_safe(range__, next__, notifier__, start__, \
+				       end__)				\
+	for (struct drm_gpusvm_range_iter __range_iter =		\
+		__drm_gpusvm_range_iter_first(&(range__), &(next__),	\
+					      (notifier__), (start__),	\
+					      (end__));			\
+	     *__range_iter.pos;						\
+	     __drm_gpusvm_range_iter_next(&__range_iter))
+
+/**
+ * __drm_gpusvm_notifier_next() - Next notifier of the same instance
+ * @notifier: Pointer to the current notifier, or NULL.
+ *
+ * Returns: The notifier after @notifier in address order, or NULL if
+ * @notifier is NULL or the last.
+ */
+static inline struct drm_gpusvm_notifier *
+__drm_gpusvm_notifier_next(struct drm_gpusvm_notifier *notifier)
+{
+	if (notifier && !list_is_last(&notifier->entry,
+				      &notifier->gpusvm->notifier_list))
+		return list_next_entry(notifier, entry);
+
+	return NULL;
+}
+
+/**
+ * struct drm_gpusvm_notifier_iter - State of a notifier iteration
+ *
+ * Lets drm_gpusvm_for_each_notifier() evaluate each of its arguments once.
+ */
+struct drm_gpusvm_notifier_iter {
+	/** @pos: The caller's iterator variable. */
+	struct drm_gpusvm_notifier **pos;
+	/**
+	 * @next: The caller's variable holding the next notifier, fetched
+	 * before the loop body runs (NULL if the body may not remove
+	 * notifiers).
+	 */
+	struct drm_gpusvm_notifier **next;
+	/** @end: Exclusive end of the span. */
+	unsigned long end;
+};
+
+/**
+ * __drm_gpusvm_notifier_iter_step() - The notifier after another, in a span
+ * @notifier: Pointer to the current notifier, or NULL.
+ * @end: Exclusive end of the span.
+ *
+ * Returns: The notifier after @notifier if it starts before @end, else NULL.
+ */
+static inline struct drm_gpusvm_notifier *
+__drm_gpusvm_notifier_iter_step(struct drm_gpusvm_notifier *notifier,
+				unsigned long end)
+{
+	notifier = __drm_gpusvm_notifier_next(notifier);
+
+	return notifier && drm_gpusvm_notifier_start(notifier) < end ?
+	       notifier : NULL;
+}
+
+/**
+ * __drm_gpusvm_notifier_iter_first() - Start a notifier iteration
+ * @pos: The caller's iterator variable.
+ * @next: The caller's next variable, or NULL.
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @start: Start of the span.
+ * @end: Exclusive end of the span.
+ *
+ * Returns: The iteration state, with *@pos the first notifier overlapping
+ * [@start, @end) or NULL.
+ */
+static inline struct drm_gpusvm_notifier_iter
+__drm_gpusvm_notifier_iter_first(struct drm_gpusvm_notifier **pos,
+				 struct drm_gpusvm_notifier **next,
+				 struct drm_gpusvm *gpusvm,
+				 unsigned long start, unsigned long end)
+{
+	*pos = drm_gpusvm_notifier_find(gpusvm, start, end);
+	if (next)
+		*next = __drm_gpusvm_notifier_iter_step(*pos, end);
+
+	return (struct drm_gpusvm_notifier_iter) {
+		.pos = pos,
+		.next = next,
+		.end = end,
+	};
+}
+
+/**
+ * __drm_gpusvm_notifier_iter_next() - Advance a notifier iteration
+ * @iter: The iteration state.
+ *
+ * With a next variable, the current notifier is not looked at again: the
+ * body may have freed it.
+ */
+static inline void
+__drm_gpusvm_notifier_iter_next(struct drm_gpusvm_notifier_iter *iter)
+{
+	if (iter->next) {
+		*iter->pos = *iter->next;
+		*iter->next = __drm_gpusvm_notifier_iter_step(*iter->pos,
+							      iter->end);
+	} else {
+		*iter->pos = __drm_gpusvm_notifier_iter_step(*iter->pos,
+							     iter->end);
+	}
+}
+
+/**
+ * drm_gpusvm_for_each_notifier() - Iterate over the notifiers of an instance
+ * @notifier__: Iterator variable (&struct drm_gpusvm_notifier pointer).
+ * @gpusvm__: Pointer to the GPU SVM structure.
+ * @start__: Start of the span.
+ * @end__: Exclusive end of the span.
+ *
+ * Visits, in address order, every notifier whose window overlaps
+ * [@start__, @end__). The driver lock must be held, and the body must not
+ * remove the current notifier.
+ */
+#define drm_gpusvm_for_each_notifier(notifier__, gpusvm__, start__, end__) \
+	for (struct drm_gpusvm_notifier_iter __notifier_iter =		\
+		__drm_gpusvm_notifier_iter_first(&(notifier__), NULL,	\
+						 (gpusvm__), (start__),	\
+						 (end__));		\
+	     *__notifier_iter.pos;					\
+	     __drm_gpusvm_notifier_iter_next(&__notifier_iter))
+
+/**
+ * drm_gpusvm_for_each_notifier_safe() - Iterate over notifiers, removal allowed
+ * @notifier__: Iterator variable (&struct drm_gpusvm_notifier pointer).
+ * @next__: Temporary storage for the next notifier.
+ * @gpusvm__: Pointer to the GPU SVM structure.
+ * @start__: Start of the span.
+ * @end__: Exclusive end of the span.
+ *
+ * Like drm_gpusvm_for_each_notifier(), but the body may remove the ranges of
+ * the current notifier, and so the notifier itself.
+ */
+#define drm_gpusvm_for_each_notifier_safe(notifier__, next__, gpusvm__,	\
+					  start__, end__)		\
+	for (struct drm_gpusvm_notifier_iter __notifier_iter =		\
+		__drm_gpusvm_notifier_iter_first(&(notifier__), &(next__), \
+						 (gpusvm__), (start__),	\
+						 (end__));		\
+	     *__notifier_iter.pos;					\
+	     __drm_gpusvm_notifier_iter_next(&__notifier_iter))
 
 #endif /* __DRM_GPUSVM_H__ */

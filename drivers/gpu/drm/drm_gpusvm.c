@@ -3,13 +3,24 @@
  * GPU shared virtual memory helpers.
  */
 
+#include <linux/dma-mapping.h>
+#include <linux/hmm.h>
+#include <linux/hugetlb_inline.h>
+#include <linux/interval_tree.h>
+#include <linux/jiffies.h>
 #include <linux/log2.h>
+#include <linux/memremap.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
 
+#include <drm/drm_device.h>
 #include <drm/drm_gpusvm.h>
+#include <drm/drm_pagemap.h>
 
 /**
  * DOC: Overview
@@ -34,6 +45,113 @@
  * A driver creates an instance with drm_gpusvm_init(), tells lockdep about
  * its own lock with drm_gpusvm_driver_set_lock() and tears it down with
  * drm_gpusvm_fini().
+ */
+
+/**
+ * DOC: Locking
+ *
+ * Three locks are involved, always taken in this order:
+ *
+ * - The driver lock (annotated with drm_gpusvm_driver_set_lock()) serialises
+ *   drm_gpusvm_range_find_or_insert(), drm_gpusvm_range_remove(),
+ *   drm_gpusvm_fini() and so every change of the notifier tree. The helpers
+ *   assert it with lockdep.
+ * - The mmap lock is taken for read by the helpers around core mm calls
+ *   (vma_lookup(), hmm_range_fault()) only. It is never held across
+ *   mmu_interval_notifier_insert() or mmu_interval_notifier_remove(): the
+ *   first takes it for write on the first notifier of an mm, the second waits
+ *   for invalidations to finish.
+ * - &drm_gpusvm.notifier_lock is held for write by the invalidation callback
+ *   only, which the core mm may call under the mmap lock and from reclaim. It
+ *   is held for read while pages are DMA-mapped, while ranges are inserted in
+ *   or removed from a notifier, and by the driver while it commits GPU
+ *   page-table entries. Since reclaim may wait for it, nothing allocates
+ *   memory that may sleep while holding it, and the helpers map pages with it
+ *   held but without the mmap lock.
+ *
+ * The driver's &drm_gpusvm_ops.invalidate therefore must not take the driver
+ * lock, and must not allocate memory that may sleep.
+ *
+ * A range's pages are current while drm_gpusvm_range_pages_valid() is true
+ * under the notifier lock: drm_gpusvm_range_get_pages() maps them only after
+ * mmu_interval_read_retry() confirmed that no invalidation ran since
+ * hmm_range_fault(), and every later invalidation unmaps them (the driver
+ * calls drm_gpusvm_range_unmap_pages() from its callback) before it returns.
+ */
+
+/**
+ * DOC: Driver fault handler
+ *
+ * A GPU fault handler is one bounded retry loop. Ranges whose CPU mapping
+ * went away are flagged by the driver's invalidation callback and removed by
+ * its garbage collector first, so that a new range can take their place::
+ *
+ *	int driver_svm_handle_fault(struct driver_vm *vm,
+ *				    unsigned long fault_addr, bool write)
+ *	{
+ *		struct drm_gpusvm_ctx ctx = {
+ *			.read_only = !write,
+ *			.check_pages_threshold = SZ_64K,
+ *		};
+ *		struct drm_gpusvm_range *range;
+ *		int retries = 3;
+ *		int err;
+ *
+ *		mutex_lock(&vm->lock);		// the driver lock
+ *	retry:
+ *		// drm_gpusvm_range_remove() every range flagged unmapped
+ *		driver_garbage_collect(vm);
+ *
+ *		range = drm_gpusvm_range_find_or_insert(&vm->svm, fault_addr,
+ *							vm->va_start, vm->va_end,
+ *							&ctx);
+ *		if (IS_ERR(range)) {
+ *			err = PTR_ERR(range);
+ *			goto unlock;
+ *		}
+ *
+ *		err = drm_gpusvm_range_get_pages(&vm->svm, range, &ctx);
+ *		if (err == -EFAULT || err == -EBUSY)
+ *			goto again;	// unmapped meanwhile, or contended
+ *		if (err)
+ *			goto unlock;
+ *
+ *		drm_gpusvm_notifier_lock(&vm->svm);
+ *		if (drm_gpusvm_range_pages_valid(&vm->svm, range))
+ *			driver_commit_ptes(vm, range);	// from range->pages.dma_addr
+ *		else
+ *			err = -EAGAIN;			// invalidated meanwhile
+ *		drm_gpusvm_notifier_unlock(&vm->svm);
+ *		if (!err)
+ *			goto unlock;
+ *	again:
+ *		if (--retries)
+ *			goto retry;
+ *	unlock:
+ *		mutex_unlock(&vm->lock);
+ *		return err;
+ *	}
+ *
+ * and the invalidation callback zaps and unmaps under the notifier lock::
+ *
+ *	void driver_svm_invalidate(struct drm_gpusvm *svm,
+ *				   struct drm_gpusvm_notifier *notifier,
+ *				   const struct mmu_notifier_range *mmu_range)
+ *	{
+ *		struct drm_gpusvm_ctx ctx = { .in_notifier = true, };
+ *		struct drm_gpusvm_range *range;
+ *
+ *		driver_zap_ptes(svm, mmu_range->start, mmu_range->end);
+ *
+ *		drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
+ *					  mmu_range->end) {
+ *			drm_gpusvm_range_unmap_pages(svm, range, &ctx);
+ *			if (mmu_range->event == MMU_NOTIFY_UNMAP) {
+ *				drm_gpusvm_range_set_unmapped(range, mmu_range);
+ *				driver_queue_garbage_collect(svm, range);
+ *			}
+ *		}
+ *	}
  */
 
 static bool drm_gpusvm_chunk_sizes_valid(const unsigned long *chunk_sizes,
@@ -145,17 +263,1205 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm, const char *name,
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_init);
 
+#ifdef CONFIG_LOCKDEP
+/* The contract requires the driver lock here; lockdep checks it if known. */
+static void drm_gpusvm_driver_lock_held(struct drm_gpusvm *gpusvm)
+{
+	if (gpusvm->lock_dep_map)
+		lockdep_assert(lock_is_held(gpusvm->lock_dep_map));
+}
+#else
+static void drm_gpusvm_driver_lock_held(struct drm_gpusvm *gpusvm)
+{
+}
+#endif
+
+static unsigned long drm_gpusvm_npages(unsigned long start, unsigned long end)
+{
+	return (end - start) >> PAGE_SHIFT;
+}
+
+/*
+ * Device pages are tracked by their pagemap, not by the GPU SVM instance. The
+ * lookup from a page to its &struct drm_pagemap belongs to drm_pagemap; until
+ * it exists no device page can be mapped.
+ */
+static struct drm_pagemap *drm_gpusvm_page_to_dpagemap(struct page *page)
+{
+	return NULL;
+}
+
+/**
+ * drm_gpusvm_notifier_find() - Find the first notifier overlapping a span
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @start: Start of the span.
+ * @end: Exclusive end of the span.
+ *
+ * Context: The driver lock held.
+ * Returns: The notifier with the lowest address whose window overlaps
+ * [@start, @end), or NULL.
+ */
+struct drm_gpusvm_notifier *
+drm_gpusvm_notifier_find(struct drm_gpusvm *gpusvm, unsigned long start,
+			 unsigned long end)
+{
+	struct interval_tree_node *itree;
+
+	if (start >= end)
+		return NULL;
+
+	itree = interval_tree_iter_first(&gpusvm->root, start, end - 1);
+	if (!itree)
+		return NULL;
+
+	return container_of(itree, struct drm_gpusvm_notifier, itree);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_notifier_find);
+
+/**
+ * drm_gpusvm_range_find() - Find the first range overlapping a span
+ * @notifier: Pointer to the GPU SVM notifier.
+ * @start: Start of the span.
+ * @end: Exclusive end of the span.
+ *
+ * Context: The driver lock or the notifier lock held.
+ * Returns: The range of @notifier with the lowest address that overlaps
+ * [@start, @end), or NULL.
+ */
+struct drm_gpusvm_range *
+drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier,
+		      unsigned long start, unsigned long end)
+{
+	struct interval_tree_node *itree;
+
+	if (start >= end)
+		return NULL;
+
+	itree = interval_tree_iter_first(&notifier->root, start, end - 1);
+	if (!itree)
+		return NULL;
+
+	return container_of(itree, struct drm_gpusvm_range, itree);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_find);
+
+/**
+ * drm_gpusvm_has_mapping() - Whether any range overlaps a span
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @start: Start of the span.
+ * @end: Exclusive end of the span.
+ *
+ * Context: The driver lock held.
+ * Returns: True if a range of @gpusvm overlaps [@start, @end).
+ */
+bool drm_gpusvm_has_mapping(struct drm_gpusvm *gpusvm, unsigned long start,
+			    unsigned long end)
+{
+	struct drm_gpusvm_notifier *notifier;
+
+	drm_gpusvm_for_each_notifier(notifier, gpusvm, start, end) {
+		if (drm_gpusvm_range_find(notifier, start, end))
+			return true;
+	}
+
+	return false;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_has_mapping);
+
+/*
+ * Runs for every invalidation of the notifier's window, possibly under the
+ * mmap lock and from reclaim. Holding the notifier lock for write while the
+ * driver unmaps is what makes a range's pages stay valid under the read lock.
+ */
+static bool
+drm_gpusvm_notifier_invalidate(struct mmu_interval_notifier *mni,
+			       const struct mmu_notifier_range *mmu_range,
+			       unsigned long cur_seq)
+{
+	struct drm_gpusvm_notifier *notifier =
+		container_of(mni, struct drm_gpusvm_notifier, notifier);
+	struct drm_gpusvm *gpusvm = notifier->gpusvm;
+
+	if (!mmu_notifier_range_blockable(mmu_range))
+		return false;
+
+	down_write(&gpusvm->notifier_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	gpusvm->ops->invalidate(gpusvm, notifier, mmu_range);
+	up_write(&gpusvm->notifier_lock);
+
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops drm_gpusvm_notifier_ops = {
+	.invalidate = drm_gpusvm_notifier_invalidate,
+};
+
+/* Allocate the notifier of the notifier_size aligned window of @addr. */
+static struct drm_gpusvm_notifier *
+drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
+{
+	struct drm_gpusvm_notifier *notifier;
+
+	if (gpusvm->ops->notifier_alloc)
+		notifier = gpusvm->ops->notifier_alloc();
+	else
+		notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
+	if (!notifier)
+		return NULL;
+
+	notifier->gpusvm = gpusvm;
+	notifier->itree.start = ALIGN_DOWN(addr, gpusvm->notifier_size);
+	notifier->itree.last = notifier->itree.start + gpusvm->notifier_size - 1;
+	RB_CLEAR_NODE(&notifier->itree.rb);
+	INIT_LIST_HEAD(&notifier->entry);
+	notifier->root = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&notifier->range_list);
+	notifier->flags.removed = false;
+
+	return notifier;
+}
+
+static void drm_gpusvm_notifier_free(struct drm_gpusvm *gpusvm,
+				     struct drm_gpusvm_notifier *notifier)
+{
+	WARN_ON(!RB_EMPTY_ROOT(&notifier->root.rb_root));
+
+	if (gpusvm->ops->notifier_free)
+		gpusvm->ops->notifier_free(notifier);
+	else
+		kfree(notifier);
+}
+
+/* Insert in the tree and, after its predecessor, in the ordered list. */
+static void drm_gpusvm_notifier_insert(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier)
+{
+	struct rb_node *prev;
+	struct list_head *head;
+
+	interval_tree_insert(&notifier->itree, &gpusvm->root);
+
+	prev = rb_prev(&notifier->itree.rb);
+	if (prev)
+		head = &container_of(prev, struct drm_gpusvm_notifier,
+				     itree.rb)->entry;
+	else
+		head = &gpusvm->notifier_list;
+	list_add(&notifier->entry, head);
+}
+
+static void drm_gpusvm_notifier_remove(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier)
+{
+	interval_tree_remove(&notifier->itree, &gpusvm->root);
+	RB_CLEAR_NODE(&notifier->itree.rb);
+	list_del_init(&notifier->entry);
+}
+
+static struct drm_gpusvm_range *
+drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
+		       struct drm_gpusvm_notifier *notifier,
+		       unsigned long start, unsigned long size,
+		       bool migrate_devmem)
+{
+	struct drm_gpusvm_range *range;
+
+	if (gpusvm->ops->range_alloc)
+		range = gpusvm->ops->range_alloc(gpusvm);
+	else
+		range = kzalloc(sizeof(*range), GFP_KERNEL);
+	if (!range)
+		return NULL;
+
+	range->gpusvm = gpusvm;
+	range->notifier = notifier;
+	kref_init(&range->refcount);
+	range->itree.start = start;
+	range->itree.last = start + size - 1;
+	RB_CLEAR_NODE(&range->itree.rb);
+	INIT_LIST_HEAD(&range->entry);
+	range->pages.dma_addr = NULL;
+	range->pages.dpagemap = NULL;
+	range->pages.notifier_seq = 0;
+	range->pages.flags.__flags = 0;
+	range->flags.__flags = 0;
+	range->flags.migrate_devmem = migrate_devmem;
+
+	return range;
+}
+
+/*
+ * The invalidation callback walks the notifier's ranges with the notifier
+ * lock held for write: change the tree and the list under the read side.
+ */
+static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
+				    struct drm_gpusvm_range *range)
+{
+	struct rb_node *prev;
+	struct list_head *head;
+
+	down_read(&notifier->gpusvm->notifier_lock);
+	interval_tree_insert(&range->itree, &notifier->root);
+
+	prev = rb_prev(&range->itree.rb);
+	if (prev)
+		head = &container_of(prev, struct drm_gpusvm_range,
+				     itree.rb)->entry;
+	else
+		head = &notifier->range_list;
+	list_add(&range->entry, head);
+	up_read(&notifier->gpusvm->notifier_lock);
+}
+
+/*
+ * Whether every CPU page of [@start, @end) is present, without faulting any
+ * in, so that a large range is only created over memory the CPU already
+ * uses. Any failure, including running out of time, just means "no".
+ */
+static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
+				   struct drm_gpusvm_notifier *notifier,
+				   unsigned long start, unsigned long end,
+				   const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long timeout = jiffies +
+		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long npages = drm_gpusvm_npages(start, end);
+	struct hmm_range hmm_range = {
+		.notifier = &notifier->notifier,
+		.start = start,
+		.end = end,
+		.dev_private_owner = ctx->device_private_page_owner,
+	};
+	unsigned long *pfns;
+	unsigned long i;
+	int err;
+
+	mmap_assert_locked(gpusvm->mm);
+
+	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return false;
+	hmm_range.hmm_pfns = pfns;
+
+	do {
+		hmm_range.notifier_seq =
+			mmu_interval_read_begin(&notifier->notifier);
+		err = hmm_range_fault(&hmm_range);
+	} while (err == -EBUSY && !time_after(jiffies, timeout));
+
+	for (i = 0; !err && i < npages; i++) {
+		if (!(pfns[i] & HMM_PFN_VALID))
+			err = -EFAULT;
+	}
+
+	kvfree(pfns);
+	return !err;
+}
+
+/*
+ * The size of the range to create around @fault_addr: the largest chunk whose
+ * aligned window contains it and lies inside the VMA, the notifier, the GPU VA
+ * window and the mirrored window, and overlaps no range. Compare inclusive
+ * last addresses: an exclusive end may wrap at the top of the address space.
+ * Returns 0 if not even the smallest chunk fits.
+ */
+static unsigned long
+drm_gpusvm_range_chunk_size(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_notifier *notifier,
+			    struct vm_area_struct *vma,
+			    unsigned long fault_addr,
+			    unsigned long gpuva_start,
+			    unsigned long gpuva_end,
+			    const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long mm_last = gpusvm->mm_start + gpusvm->mm_range - 1;
+	int i;
+
+	for (i = 0; i < gpusvm->num_chunks; i++) {
+		unsigned long size = gpusvm->chunk_sizes[i];
+		unsigned long start = ALIGN_DOWN(fault_addr, size);
+		unsigned long last = start + size - 1;
+
+		if (start < vma->vm_start || last > vma->vm_end - 1 ||
+		    start < notifier->itree.start ||
+		    last > notifier->itree.last ||
+		    start < gpuva_start || last > gpuva_end - 1 ||
+		    start < gpusvm->mm_start || last > mm_last)
+			continue;
+
+		/* The page of @fault_addr is free, else we'd have found it. */
+		if (i == gpusvm->num_chunks - 1)
+			return size;
+
+		if (drm_gpusvm_range_find(notifier, start, last + 1))
+			continue;
+
+		if (size <= ctx->check_pages_threshold &&
+		    !drm_gpusvm_check_pages(gpusvm, notifier, start, last + 1,
+					    ctx))
+			continue;
+
+		return size;
+	}
+
+	return 0;
+}
+
+/**
+ * drm_gpusvm_range_find_or_insert() - Find or create the range of a GPU fault
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @fault_addr: CPU address the GPU faulted on.
+ * @gpuva_start: Start of the GPU VA window the range must stay in.
+ * @gpuva_end: Exclusive end of that window.
+ * @ctx: Options: &drm_gpusvm_ctx.read_only (no write access wanted),
+ *	&drm_gpusvm_ctx.check_pages_threshold,
+ *	&drm_gpusvm_ctx.device_private_page_owner and
+ *	&drm_gpusvm_ctx.devmem_possible are used.
+ *
+ * Returns the range covering @fault_addr, creating it (and its notifier) if
+ * needed. A new range gets the largest chunk size from
+ * &drm_gpusvm.chunk_sizes whose aligned window contains @fault_addr and lies
+ * inside the VMA, its notifier, [@gpuva_start, @gpuva_end) and the mirrored
+ * window, and overlaps no other range; a chunk of at most
+ * &drm_gpusvm_ctx.check_pages_threshold is only taken if all its CPU pages are
+ * present, the last (4K) one always is.
+ *
+ * The caller gets no reference of its own: the range lives until the driver
+ * removes it with drm_gpusvm_range_remove(). Use drm_gpusvm_range_get() to
+ * keep it longer.
+ *
+ * Context: Process context, the driver lock held, no mmap lock held; may sleep.
+ * Returns: The range, or an ERR_PTR(): -EINVAL if @fault_addr is outside the
+ * mirrored window or [@gpuva_start, @gpuva_end), if that window is empty, or if
+ * no chunk fits; -EFAULT if the mm has exited; -ENOENT if no VMA is at
+ * @fault_addr; -EOPNOTSUPP for %VM_PFNMAP, %VM_IO or %VM_MIXEDMAP memory;
+ * -EPERM if the VMA is not readable, or not writable and write access is
+ * wanted; -ENOMEM if an allocation failed (nothing is left behind), or the
+ * error of mmu_interval_notifier_insert().
+ */
+struct drm_gpusvm_range *
+drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
+				unsigned long fault_addr,
+				unsigned long gpuva_start,
+				unsigned long gpuva_end,
+				const struct drm_gpusvm_ctx *ctx)
+{
+	struct mm_struct *mm = gpusvm->mm;
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+	struct vm_area_struct *vma;
+	bool new_notifier = false;
+	unsigned long chunk_size;
+	bool migrate_devmem;
+	int err;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (!mm || fault_addr < gpusvm->mm_start ||
+	    fault_addr - gpusvm->mm_start >= gpusvm->mm_range ||
+	    gpuva_start >= gpuva_end || fault_addr < gpuva_start ||
+	    fault_addr >= gpuva_end)
+		return ERR_PTR(-EINVAL);
+
+	if (!mmget_not_zero(mm))
+		return ERR_PTR(-EFAULT);
+
+	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
+	if (!notifier) {
+		notifier = drm_gpusvm_notifier_alloc(gpusvm, fault_addr);
+		if (!notifier) {
+			err = -ENOMEM;
+			goto err_mmput;
+		}
+
+		/* Takes the mmap lock for write on the mm's first notifier. */
+		err = mmu_interval_notifier_insert(&notifier->notifier, mm,
+						   drm_gpusvm_notifier_start(notifier),
+						   drm_gpusvm_notifier_size(notifier),
+						   &drm_gpusvm_notifier_ops);
+		if (err)
+			goto err_notifier_free;
+		new_notifier = true;
+	}
+
+	/*
+	 * Hold the mmap lock until the range is in the tree, so that an unmap
+	 * of the VMA either happens before the lookup or finds the range.
+	 */
+	mmap_read_lock(mm);
+
+	vma = vma_lookup(mm, fault_addr);
+	if (!vma) {
+		err = -ENOENT;
+		goto err_mmap_unlock;
+	}
+
+	if (vma->vm_flags & (VM_PFNMAP | VM_IO | VM_MIXEDMAP)) {
+		err = -EOPNOTSUPP;
+		goto err_mmap_unlock;
+	}
+
+	/* hmm_range_fault() needs VM_READ, even for a device write. */
+	if (!(vma->vm_flags & VM_READ) ||
+	    (!ctx->read_only && !(vma->vm_flags & VM_WRITE))) {
+		err = -EPERM;
+		goto err_mmap_unlock;
+	}
+
+	range = drm_gpusvm_range_find(notifier, fault_addr, fault_addr + 1);
+	if (range)
+		goto out_mmap_unlock;
+
+	chunk_size = drm_gpusvm_range_chunk_size(gpusvm, notifier, vma,
+						 fault_addr, gpuva_start,
+						 gpuva_end, ctx);
+	if (!chunk_size) {
+		err = -EINVAL;
+		goto err_mmap_unlock;
+	}
+
+	/* migrate_vma_*() only moves anonymous private memory. */
+	migrate_devmem = ctx->devmem_possible && vma_is_anonymous(vma) &&
+			 !is_vm_hugetlb_page(vma);
+
+	range = drm_gpusvm_range_alloc(gpusvm, notifier,
+				       ALIGN_DOWN(fault_addr, chunk_size),
+				       chunk_size, migrate_devmem);
+	if (!range) {
+		err = -ENOMEM;
+		goto err_mmap_unlock;
+	}
+
+	drm_gpusvm_range_insert(notifier, range);
+	if (new_notifier)
+		drm_gpusvm_notifier_insert(gpusvm, notifier);
+
+out_mmap_unlock:
+	mmap_read_unlock(mm);
+	mmput(mm);
+
+	return range;
+
+err_mmap_unlock:
+	mmap_read_unlock(mm);
+	if (!new_notifier)
+		goto err_mmput;
+	mmu_interval_notifier_remove(&notifier->notifier);
+err_notifier_free:
+	drm_gpusvm_notifier_free(gpusvm, notifier);
+err_mmput:
+	mmput(mm);
+
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_find_or_insert);
+
+/*
+ * Map one chunk of system memory. Several instances may map the same page for
+ * the same device (two GPU VMs, a range and a userptr); DMA-API debug only
+ * accepts overlapping device-writable mappings made with
+ * DMA_ATTR_SKIP_CPU_SYNC, so skip the implicit sync and do it here.
+ */
+static int drm_gpusvm_dma_map(struct device *dev, struct page *page,
+			      unsigned int order, enum dma_data_direction dir,
+			      struct drm_pagemap_addr *addr)
+{
+	unsigned long attrs = dir == DMA_TO_DEVICE ? 0 : DMA_ATTR_SKIP_CPU_SYNC;
+	size_t size = PAGE_SIZE << order;
+	dma_addr_t dma;
+
+	dma = dma_map_page_attrs(dev, page, 0, size, dir, attrs);
+	if (dma_mapping_error(dev, dma))
+		return -ENOMEM;
+
+	if (attrs & DMA_ATTR_SKIP_CPU_SYNC)
+		dma_sync_single_for_device(dev, dma, size, dir);
+
+	*addr = drm_pagemap_addr_encode(dma, DRM_INTERCONNECT_SYSTEM, order,
+					dir);
+	return 0;
+}
+
+/* Undo drm_gpusvm_dma_map(), with the sync it skipped. */
+static void drm_gpusvm_dma_unmap(struct device *dev,
+				 const struct drm_pagemap_addr *addr)
+{
+	enum dma_data_direction dir = addr->dir;
+	size_t size = PAGE_SIZE << addr->order;
+
+	if (dir == DMA_TO_DEVICE) {
+		dma_unmap_page(dev, addr->addr, size, dir);
+		return;
+	}
+
+	dma_sync_single_for_cpu(dev, addr->addr, size, dir);
+	dma_unmap_page_attrs(dev, addr->addr, size, dir,
+			     DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+/*
+ * Unmap the entries of @dma_addr covering the first @npages pages. Shared by
+ * the unmap path and the unwinding of a partial mapping.
+ */
+static void drm_gpusvm_unmap_entries(struct drm_gpusvm *gpusvm,
+				     struct drm_pagemap_addr *dma_addr,
+				     unsigned long npages,
+				     struct drm_pagemap *dpagemap)
+{
+	struct device *dev = gpusvm->drm->dev;
+	unsigned long i, j;
+
+	for (i = 0, j = 0; i < npages; i += 1UL << dma_addr[j].order, j++) {
+		if (dma_addr[j].proto == DRM_INTERCONNECT_SYSTEM)
+			drm_gpusvm_dma_unmap(dev, &dma_addr[j]);
+		else
+			dpagemap->ops->device_unmap(dpagemap, dev, dma_addr[j]);
+	}
+}
+
+/* Drop the DMA mappings of @svm_pages, if any. */
+static void __drm_gpusvm_unmap_pages(struct drm_gpusvm *gpusvm,
+				     struct drm_gpusvm_pages *svm_pages,
+				     unsigned long npages)
+{
+	struct drm_gpusvm_pages_flags flags = {
+		.__flags = svm_pages->flags.__flags,
+	};
+
+	lockdep_assert_held(&gpusvm->notifier_lock);
+
+	if (!flags.has_dma_mapping)
+		return;
+
+	drm_gpusvm_unmap_entries(gpusvm, svm_pages->dma_addr, npages,
+				 svm_pages->dpagemap);
+
+	flags.has_dma_mapping = false;
+	flags.has_devmem_pages = false;
+	/* Pairs with READ_ONCE() of opportunistic lockless checks. */
+	WRITE_ONCE(svm_pages->flags.__flags, flags.__flags);
+	svm_pages->dpagemap = NULL;
+}
+
+/*
+ * The largest naturally aligned power-of-two block of pages at @hmm_pfn that
+ * its CPU mapping covers and that stays inside the span: a THP maps as one
+ * entry when the span covers it, and no entry crosses the span's ends. The
+ * CPU mapping is aligned both virtually and physically, so the alignment of
+ * the pfn is that of the address.
+ */
+static unsigned int drm_gpusvm_hmm_pfn_to_order(unsigned long hmm_pfn,
+						unsigned long index,
+						unsigned long npages)
+{
+	unsigned long pfn = hmm_pfn & ~HMM_PFN_FLAGS;
+	unsigned int order = hmm_pfn_to_map_order(hmm_pfn);
+
+	if (pfn)
+		order = min_t(unsigned int, order, __ffs(pfn));
+
+	return min_t(unsigned int, order, ilog2(npages - index));
+}
+
+/*
+ * DMA-map the pages hmm_range_fault() returned. Runs under the notifier lock
+ * with no invalidation since: the pages cannot be freed while it runs. A
+ * mapping that is still in place (made read-only, now wanted writable) is
+ * replaced. On error nothing stays mapped.
+ */
+static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
+				struct drm_gpusvm_pages *svm_pages,
+				const unsigned long *pfns, unsigned long npages,
+				enum dma_data_direction dir)
+{
+	struct drm_pagemap_addr *dma_addr = svm_pages->dma_addr;
+	struct drm_gpusvm_pages_flags flags;
+	struct device *dev = gpusvm->drm->dev;
+	struct drm_pagemap *dpagemap = NULL;
+	unsigned int order;
+	unsigned long i, j;
+	int err;
+
+	lockdep_assert_held(&gpusvm->notifier_lock);
+
+	__drm_gpusvm_unmap_pages(gpusvm, svm_pages, npages);
+
+	for (i = 0, j = 0; i < npages; i += 1UL << order, j++) {
+		struct page *page;
+
+		if (WARN_ON_ONCE(!(pfns[i] & HMM_PFN_VALID))) {
+			err = -EFAULT;
+			goto err_unmap;
+		}
+
+		page = hmm_pfn_to_page(pfns[i]);
+		order = drm_gpusvm_hmm_pfn_to_order(pfns[i], i, npages);
+
+		if (is_device_private_page(page) ||
+		    is_device_coherent_page(page)) {
+			struct drm_pagemap *owner =
+				drm_gpusvm_page_to_dpagemap(page);
+
+			/* One pagemap per span, and no system page before. */
+			if (!owner || (j && owner != dpagemap)) {
+				err = -EOPNOTSUPP;
+				goto err_unmap;
+			}
+			dpagemap = owner;
+
+			dma_addr[j] = dpagemap->ops->device_map(dpagemap, dev,
+								page, order,
+								dir);
+			if (dma_addr[j].addr == DMA_MAPPING_ERROR) {
+				err = -ENOMEM;
+				goto err_unmap;
+			}
+		} else {
+			/* No device page before, and no other ZONE_DEVICE. */
+			if (dpagemap || is_zone_device_page(page)) {
+				err = -EOPNOTSUPP;
+				goto err_unmap;
+			}
+
+			err = drm_gpusvm_dma_map(dev, page, order, dir,
+						 &dma_addr[j]);
+			if (err)
+				goto err_unmap;
+		}
+	}
+
+	flags.__flags = svm_pages->flags.__flags;
+	flags.has_dma_mapping = true;
+	flags.has_devmem_pages = !!dpagemap;
+	svm_pages->dpagemap = dpagemap;
+	/* Pairs with READ_ONCE() of opportunistic lockless checks. */
+	WRITE_ONCE(svm_pages->flags.__flags, flags.__flags);
+
+	return 0;
+
+err_unmap:
+	drm_gpusvm_unmap_entries(gpusvm, dma_addr, i, dpagemap);
+	return err;
+}
+
+/**
+ * drm_gpusvm_pages_valid() - Whether pages are mapped and current
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @svm_pages: Pointer to the pages.
+ *
+ * Only meaningful under the notifier lock: every invalidation of the pages'
+ * span unmaps them before it ends, so the answer holds until the lock is
+ * dropped. The driver commits GPU page-table entries while it holds.
+ *
+ * Context: The notifier lock held.
+ * Returns: True if @svm_pages holds a current mapping.
+ */
+bool drm_gpusvm_pages_valid(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_pages *svm_pages)
+{
+	lockdep_assert_held(&gpusvm->notifier_lock);
+
+	return (svm_pages->flags.has_dma_mapping ||
+		svm_pages->flags.has_devmem_pages) &&
+	       !svm_pages->flags.unmapped;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_pages_valid);
+
+/*
+ * Whether the current mapping of @svm_pages serves @ctx, so that get_pages can
+ * skip the fault. A read-only mapping does not serve a write: the CPU page may
+ * be the shared zero page. Records @seq as the mapping's sequence number.
+ */
+static bool drm_gpusvm_pages_current(struct drm_gpusvm *gpusvm,
+				     struct drm_gpusvm_pages *svm_pages,
+				     const struct drm_gpusvm_ctx *ctx,
+				     unsigned long seq)
+{
+	struct drm_gpusvm_pages_flags flags = {
+		.__flags = READ_ONCE(svm_pages->flags.__flags),
+	};
+	bool current_pages;
+
+	if (!flags.has_dma_mapping)
+		return false;
+
+	down_read(&gpusvm->notifier_lock);
+	current_pages = drm_gpusvm_pages_valid(gpusvm, svm_pages) &&
+			(ctx->read_only ||
+			 svm_pages->dma_addr[0].dir == DMA_BIDIRECTIONAL);
+	if (current_pages)
+		svm_pages->notifier_seq = seq;
+	up_read(&gpusvm->notifier_lock);
+
+	return current_pages;
+}
+
+/**
+ * drm_gpusvm_get_pages() - Fault in and DMA-map the pages of a span
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @svm_pages: Pointer to the pages to fill.
+ * @mm: The mm of the span.
+ * @notifier: An interval notifier of @mm covering the span; its invalidation
+ *	callback must unmap @svm_pages under the notifier lock held for write.
+ * @pages_start: Start of the span (page aligned).
+ * @pages_end: Exclusive end of the span (page aligned).
+ * @ctx: Options: &drm_gpusvm_ctx.read_only and
+ *	&drm_gpusvm_ctx.device_private_page_owner are used.
+ *
+ * Runs the loop of mmu_interval_read_begin(), hmm_range_fault() under the
+ * mmap lock, and DMA mapping under the notifier lock once
+ * mmu_interval_read_retry() shows no invalidation ran meanwhile; the loop is
+ * bounded by %HMM_RANGE_DEFAULT_TIMEOUT. Pages that are already mapped and
+ * current are not faulted again. System pages are mapped with the DMA API, in
+ * entries as large as the CPU mapping allows; device pages of
+ * &drm_gpusvm_ctx.device_private_page_owner through
+ * &drm_pagemap_ops.device_map. The mapping is %DMA_TO_DEVICE when
+ * &drm_gpusvm_ctx.read_only is set, else %DMA_BIDIRECTIONAL.
+ *
+ * A read-only mapping is replaced when write access is asked for, so the
+ * driver commits its page-table entries again after every successful call.
+ * Calls on the same @svm_pages must be serialised by the caller and use the
+ * same span until drm_gpusvm_free_pages(). An empty span is a no-op.
+ *
+ * Context: Process context, no mmap lock and no notifier lock held; may sleep.
+ * Returns: 0 on success; -EINVAL if the span is unaligned or not inside
+ * @notifier; -EFAULT if the pages were unmapped, the mm has exited or
+ * hmm_range_fault() found no usable VMA; -EPERM if the VMA forbids the
+ * access; -ENOMEM if an allocation or a mapping failed; -EOPNOTSUPP if
+ * system and device pages, or device pages of two pagemaps, are mixed;
+ * -EBUSY if invalidations kept racing until the time bound. On error nothing
+ * is mapped.
+ */
+int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
+			 struct drm_gpusvm_pages *svm_pages,
+			 struct mm_struct *mm,
+			 struct mmu_interval_notifier *notifier,
+			 unsigned long pages_start, unsigned long pages_end,
+			 const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long timeout = jiffies +
+		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
+	enum dma_data_direction dir = ctx->read_only ? DMA_TO_DEVICE :
+						       DMA_BIDIRECTIONAL;
+	struct hmm_range hmm_range = {
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (ctx->read_only ? 0 : HMM_PFN_REQ_WRITE),
+		.notifier = notifier,
+		.start = pages_start,
+		.end = pages_end,
+		.dev_private_owner = ctx->device_private_page_owner,
+	};
+	struct drm_gpusvm_pages_flags flags;
+	unsigned long *pfns = NULL;
+	int err;
+
+	if (!mm || !PAGE_ALIGNED(pages_start) || !PAGE_ALIGNED(pages_end) ||
+	    pages_end < pages_start)
+		return -EINVAL;
+	if (!npages)
+		return 0;
+	if (pages_start < notifier->interval_tree.start ||
+	    pages_end - 1 > notifier->interval_tree.last)
+		return -EINVAL;
+
+	flags.__flags = READ_ONCE(svm_pages->flags.__flags);
+	if (flags.unmapped)
+		return -EFAULT;
+
+	for (;;) {
+		hmm_range.notifier_seq = mmu_interval_read_begin(notifier);
+		if (drm_gpusvm_pages_current(gpusvm, svm_pages, ctx,
+					     hmm_range.notifier_seq)) {
+			err = 0;
+			break;
+		}
+
+		/* Allocated outside the notifier lock: reclaim may need it. */
+		if (!pfns) {
+			pfns = kvmalloc_array(npages, sizeof(*pfns),
+					      GFP_KERNEL);
+			if (!pfns) {
+				err = -ENOMEM;
+				break;
+			}
+			hmm_range.hmm_pfns = pfns;
+		}
+		if (!svm_pages->dma_addr) {
+			svm_pages->dma_addr =
+				kvmalloc_array(npages,
+					       sizeof(*svm_pages->dma_addr),
+					       GFP_KERNEL);
+			if (!svm_pages->dma_addr) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+
+		if (!mmget_not_zero(mm)) {
+			err = -EFAULT;
+			break;
+		}
+		mmap_read_lock(mm);
+		err = hmm_range_fault(&hmm_range);
+		mmap_read_unlock(mm);
+		mmput(mm);
+
+		if (!err) {
+			down_read(&gpusvm->notifier_lock);
+			if (svm_pages->flags.unmapped)
+				err = -EFAULT;
+			else if (mmu_interval_read_retry(notifier,
+							 hmm_range.notifier_seq))
+				err = -EBUSY;
+			else
+				err = drm_gpusvm_map_pages(gpusvm, svm_pages,
+							   pfns, npages, dir);
+			if (!err)
+				svm_pages->notifier_seq = hmm_range.notifier_seq;
+			up_read(&gpusvm->notifier_lock);
+		}
+
+		/* -EBUSY: an invalidation ran since mmu_interval_read_begin(). */
+		if (err != -EBUSY || time_after(jiffies, timeout))
+			break;
+	}
+
+	kvfree(pfns);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_get_pages);
+
+/**
+ * drm_gpusvm_unmap_pages() - Drop the DMA mappings of pages
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @svm_pages: Pointer to the pages.
+ * @npages: Number of pages of the span the pages were collected for.
+ * @ctx: &drm_gpusvm_ctx.in_notifier is set when called from the invalidation
+ *	callback.
+ *
+ * Keeps &drm_gpusvm_pages.dma_addr allocated for the next
+ * drm_gpusvm_get_pages(). @npages of 0 is a no-op.
+ *
+ * Context: Process context. The notifier lock held for write if
+ * &drm_gpusvm_ctx.in_notifier is set, else not held (it is taken for read).
+ */
+void drm_gpusvm_unmap_pages(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_pages *svm_pages,
+			    unsigned long npages,
+			    const struct drm_gpusvm_ctx *ctx)
+{
+	if (!npages)
+		return;
+
+	if (ctx->in_notifier) {
+		lockdep_assert_held_write(&gpusvm->notifier_lock);
+		__drm_gpusvm_unmap_pages(gpusvm, svm_pages, npages);
+		return;
+	}
+
+	down_read(&gpusvm->notifier_lock);
+	__drm_gpusvm_unmap_pages(gpusvm, svm_pages, npages);
+	up_read(&gpusvm->notifier_lock);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_unmap_pages);
+
+/**
+ * drm_gpusvm_free_pages() - Unmap pages and free their DMA address array
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @svm_pages: Pointer to the pages.
+ * @npages: Number of pages of the span the pages were collected for.
+ *
+ * Leaves @svm_pages empty, ready for drm_gpusvm_get_pages() on any span.
+ * @npages of 0 is a no-op.
+ *
+ * Context: Process context, the notifier lock not held; may sleep.
+ */
+void drm_gpusvm_free_pages(struct drm_gpusvm *gpusvm,
+			   struct drm_gpusvm_pages *svm_pages,
+			   unsigned long npages)
+{
+	struct drm_pagemap_addr *dma_addr;
+
+	if (!npages)
+		return;
+
+	down_read(&gpusvm->notifier_lock);
+	__drm_gpusvm_unmap_pages(gpusvm, svm_pages, npages);
+	dma_addr = svm_pages->dma_addr;
+	svm_pages->dma_addr = NULL;
+	up_read(&gpusvm->notifier_lock);
+
+	kvfree(dma_addr);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_free_pages);
+
+/**
+ * drm_gpusvm_range_get_pages() - Fault in and DMA-map the pages of a range
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @range: Pointer to the GPU SVM range.
+ * @ctx: Options, see drm_gpusvm_get_pages().
+ *
+ * drm_gpusvm_get_pages() over the range's span and notifier. After it
+ * succeeds, the driver checks drm_gpusvm_range_pages_valid() under the
+ * notifier lock before it commits GPU page-table entries.
+ *
+ * Context: Process context, the driver lock held, no mmap lock and no
+ * notifier lock held; may sleep.
+ * Returns: 0 on success, -EFAULT if the range was unmapped or removed, else
+ * an error of drm_gpusvm_get_pages().
+ */
+int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
+			       struct drm_gpusvm_range *range,
+			       const struct drm_gpusvm_ctx *ctx)
+{
+	/* A removed range's notifier may be gone. */
+	if (RB_EMPTY_NODE(&range->itree.rb))
+		return -EFAULT;
+
+	return drm_gpusvm_get_pages(gpusvm, &range->pages, gpusvm->mm,
+				    &range->notifier->notifier,
+				    drm_gpusvm_range_start(range),
+				    drm_gpusvm_range_end(range), ctx);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_get_pages);
+
+/**
+ * drm_gpusvm_range_unmap_pages() - Drop the DMA mappings of a range
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @range: Pointer to the GPU SVM range.
+ * @ctx: &drm_gpusvm_ctx.in_notifier is set when called from the invalidation
+ *	callback.
+ *
+ * Context: Process context. The notifier lock held for write if
+ * &drm_gpusvm_ctx.in_notifier is set, else not held (it is taken for read).
+ */
+void drm_gpusvm_range_unmap_pages(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_range *range,
+				  const struct drm_gpusvm_ctx *ctx)
+{
+	drm_gpusvm_unmap_pages(gpusvm, &range->pages,
+			       drm_gpusvm_npages(drm_gpusvm_range_start(range),
+						 drm_gpusvm_range_end(range)),
+			       ctx);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_unmap_pages);
+
+/**
+ * drm_gpusvm_range_pages_valid() - Whether a range's pages are current
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @range: Pointer to the GPU SVM range.
+ *
+ * See drm_gpusvm_pages_valid().
+ *
+ * Context: The notifier lock held.
+ * Returns: True while the range's mapping is current.
+ */
+bool drm_gpusvm_range_pages_valid(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_range *range)
+{
+	return drm_gpusvm_pages_valid(gpusvm, &range->pages);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_pages_valid);
+
+/**
+ * drm_gpusvm_range_set_unmapped() - Mark a range as unmapped from the CPU
+ * @range: Pointer to the GPU SVM range.
+ * @mmu_range: The %MMU_NOTIFY_UNMAP invalidation.
+ *
+ * Sets &drm_gpusvm_range_flags.unmapped (and
+ * &drm_gpusvm_range_flags.partial_unmap when @mmu_range covers only part of
+ * the range) together with &drm_gpusvm_pages_flags.unmapped, so that
+ * drm_gpusvm_range_get_pages() fails with -EFAULT until the driver removes the
+ * range.
+ *
+ * Context: The notifier lock held for write (the invalidation callback).
+ */
+void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
+				   const struct mmu_notifier_range *mmu_range)
+{
+	struct drm_gpusvm_range_flags range_flags = {
+		.__flags = range->flags.__flags,
+	};
+	struct drm_gpusvm_pages_flags pages_flags = {
+		.__flags = range->pages.flags.__flags,
+	};
+
+	lockdep_assert_held_write(&range->gpusvm->notifier_lock);
+
+	range_flags.unmapped = true;
+	if (drm_gpusvm_range_start(range) < mmu_range->start ||
+	    drm_gpusvm_range_end(range) > mmu_range->end)
+		range_flags.partial_unmap = true;
+	pages_flags.unmapped = true;
+
+	/* Pairs with READ_ONCE() of opportunistic lockless checks. */
+	WRITE_ONCE(range->flags.__flags, range_flags.__flags);
+	WRITE_ONCE(range->pages.flags.__flags, pages_flags.__flags);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_set_unmapped);
+
+/**
+ * drm_gpusvm_range_get() - Take a reference on a range
+ * @range: Pointer to the GPU SVM range.
+ *
+ * Context: Any context.
+ * Returns: @range.
+ */
+struct drm_gpusvm_range *drm_gpusvm_range_get(struct drm_gpusvm_range *range)
+{
+	kref_get(&range->refcount);
+
+	return range;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_get);
+
+static void drm_gpusvm_range_destroy(struct kref *refcount)
+{
+	struct drm_gpusvm_range *range =
+		container_of(refcount, struct drm_gpusvm_range, refcount);
+	struct drm_gpusvm *gpusvm = range->gpusvm;
+
+	if (gpusvm->ops->range_free)
+		gpusvm->ops->range_free(range);
+	else
+		kfree(range);
+}
+
+/**
+ * drm_gpusvm_range_put() - Drop a reference on a range
+ * @range: Pointer to the GPU SVM range.
+ *
+ * The last put frees the range with &drm_gpusvm_ops.range_free, or kfree().
+ * The GPU SVM instance must outlive its ranges.
+ *
+ * Context: Process context if it may be the last reference (the driver's
+ * &drm_gpusvm_ops.range_free decides what it needs).
+ */
+void drm_gpusvm_range_put(struct drm_gpusvm_range *range)
+{
+	kref_put(&range->refcount, drm_gpusvm_range_destroy);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_put);
+
+/**
+ * drm_gpusvm_range_remove() - Remove a range
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @range: Pointer to the GPU SVM range.
+ *
+ * Unmaps and frees the range's pages, takes it out of its notifier and drops
+ * the tree's reference. Removes the notifier from the mm and frees it when
+ * this was its last range. Never call it from the invalidation callback:
+ * removing a notifier waits for invalidations to finish.
+ *
+ * Context: Process context, the driver lock held, no mmap lock and no
+ * notifier lock held; may sleep.
+ */
+void drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
+			     struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_notifier *notifier = range->notifier;
+	struct drm_pagemap_addr *dma_addr;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (WARN_ON_ONCE(RB_EMPTY_NODE(&range->itree.rb)))
+		return;
+
+	down_read(&gpusvm->notifier_lock);
+	__drm_gpusvm_unmap_pages(gpusvm, &range->pages,
+				 drm_gpusvm_npages(drm_gpusvm_range_start(range),
+						   drm_gpusvm_range_end(range)));
+	dma_addr = range->pages.dma_addr;
+	range->pages.dma_addr = NULL;
+	interval_tree_remove(&range->itree, &notifier->root);
+	RB_CLEAR_NODE(&range->itree.rb);
+	list_del_init(&range->entry);
+	up_read(&gpusvm->notifier_lock);
+
+	kvfree(dma_addr);
+	drm_gpusvm_range_put(range);
+
+	if (!RB_EMPTY_ROOT(&notifier->root.rb_root))
+		return;
+
+	if (!notifier->flags.removed)
+		mmu_interval_notifier_remove(&notifier->notifier);
+	drm_gpusvm_notifier_remove(gpusvm, notifier);
+	drm_gpusvm_notifier_free(gpusvm, notifier);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_remove);
+
+/**
+ * drm_gpusvm_find_vma_start() - Start of the first VMA in a span
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @start: Start of the span.
+ * @end: Exclusive end of the span.
+ *
+ * Context: Process context, no mmap lock held; may sleep.
+ * Returns: The start of the first VMA of the mirrored mm intersecting
+ * [@start, @end) (which may lie below @start), or %ULONG_MAX if there is none
+ * or the mm has exited.
+ */
+unsigned long drm_gpusvm_find_vma_start(struct drm_gpusvm *gpusvm,
+					unsigned long start,
+					unsigned long end)
+{
+	struct mm_struct *mm = gpusvm->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr = ULONG_MAX;
+
+	if (!mm || start >= end || !mmget_not_zero(mm))
+		return ULONG_MAX;
+
+	mmap_read_lock(mm);
+	vma = find_vma_intersection(mm, start, end);
+	if (vma)
+		addr = vma->vm_start;
+	mmap_read_unlock(mm);
+	mmput(mm);
+
+	return addr;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_find_vma_start);
+
 /**
  * drm_gpusvm_fini() - Tear down a GPU SVM instance
  * @gpusvm: Pointer to the GPU SVM structure.
  *
- * Removes every notifier from the mm, then every range, and drops the
- * reference on the mm. Nothing else may use the instance concurrently.
+ * Removes every notifier from the mm first, so that no invalidation runs any
+ * more, then every range with its mappings and notifier, and drops the
+ * reference on the mm. Nothing else may use the instance concurrently; range
+ * references the driver still holds must be dropped before the instance is
+ * freed.
  *
- * Context: Process context, the driver lock held if one was set.
+ * Context: Process context, the driver lock held if one was set, no mmap lock
+ * and no notifier lock held; may sleep.
  */
 void drm_gpusvm_fini(struct drm_gpusvm *gpusvm)
 {
+	struct drm_gpusvm_notifier *notifier, *next;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	drm_gpusvm_for_each_notifier(notifier, gpusvm, 0, ULONG_MAX) {
+		mmu_interval_notifier_remove(&notifier->notifier);
+		notifier->flags.removed = true;
+	}
+
+	drm_gpusvm_for_each_notifier_safe(notifier, next, gpusvm, 0, ULONG_MAX) {
+		struct drm_gpusvm_range *range, *range_next;
+
+		/*
+		 * Removing the last range frees the notifier; neither loop
+		 * looks at it after that.
+		 */
+		drm_gpusvm_for_each_range_safe(range, range_next, notifier, 0,
+					       ULONG_MAX)
+			drm_gpusvm_range_remove(gpusvm, range);
+	}
+
 	if (gpusvm->mm)
 		mmdrop(gpusvm->mm);
 	gpusvm->mm = NULL;

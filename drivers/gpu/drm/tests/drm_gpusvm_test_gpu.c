@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The test GPU of the GPU SVM KUnit suites.
+ *
+ * It is a driver in miniature: an invalidate callback that honours the
+ * driver contract (zap, unmap pages, mark unmapped, queue for garbage
+ * collection), a garbage collector and a fault handler written as the
+ * bounded retry loop of the contract. Its hooks count what it allocates so
+ * that every case can end by asserting that nothing leaked.
+ */
+
+#include <kunit/resource.h>
+#include <kunit/test.h>
+
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_kunit_helpers.h>
+#include <drm/drm_pagemap.h>
+
+#include "drm_gpusvm_test_gpu.h"
+
+/* Bounds of the fault loop and of the refaults of one GPU access. */
+#define TEST_GPU_FAULT_TRIES	16
+#define TEST_GPU_ACCESS_TRIES	16
+
+#define TEST_GPU_PTE_READ_ONLY	BIT(0)
+
+/* Live notifiers of all test GPUs; notifier_alloc() has no instance. */
+atomic_t test_gpu_notifiers = ATOMIC_INIT(0);
+
+const unsigned long test_gpu_chunk_sizes[3] = { SZ_2M, SZ_64K, SZ_4K };
+
+static struct test_gpu *to_test_gpu(struct drm_gpusvm *gpusvm)
+{
+	return container_of(gpusvm, struct test_gpu, gpusvm);
+}
+
+static struct test_gpu_range *to_test_range(struct drm_gpusvm_range *range)
+{
+	return container_of(range, struct test_gpu_range, base);
+}
+
+/* Set to make the next notifier allocation of any test GPU fail. */
+bool test_gpu_fail_notifier_alloc;
+
+static struct drm_gpusvm_notifier *test_gpu_notifier_alloc(void)
+{
+	struct drm_gpusvm_notifier *notifier;
+
+	if (test_gpu_fail_notifier_alloc) {
+		test_gpu_fail_notifier_alloc = false;
+		return NULL;
+	}
+
+	notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
+	if (notifier)
+		atomic_inc(&test_gpu_notifiers);
+	return notifier;
+}
+
+static void test_gpu_notifier_free(struct drm_gpusvm_notifier *notifier)
+{
+	atomic_dec(&test_gpu_notifiers);
+	kfree(notifier);
+}
+
+static struct drm_gpusvm_range *test_gpu_range_alloc(struct drm_gpusvm *gpusvm)
+{
+	struct test_gpu *gpu = to_test_gpu(gpusvm);
+	struct test_gpu_range *range;
+
+	if (gpu->fail_range_alloc) {
+		gpu->fail_range_alloc = false;
+		return NULL;
+	}
+
+	range = kzalloc(sizeof(*range), GFP_KERNEL);
+	if (!range)
+		return NULL;
+
+	INIT_LIST_HEAD(&range->gc_link);
+	atomic_inc(&gpu->ranges);
+	return &range->base;
+}
+
+static void test_gpu_range_free(struct drm_gpusvm_range *range)
+{
+	struct test_gpu *gpu = to_test_gpu(range->gpusvm);
+
+	/* Freeing a range that still holds DMA mappings leaks them. */
+	if (range->pages.flags.has_dma_mapping || range->pages.dma_addr)
+		atomic_inc(&gpu->leaked_dma);
+	atomic_dec(&gpu->ranges);
+	kfree(to_test_range(range));
+}
+
+/* Remove the GPU page-table entries of [start, end). */
+static void test_gpu_zap(struct test_gpu *gpu, unsigned long start,
+			 unsigned long end)
+{
+	unsigned long index;
+	void *entry;
+
+	xa_for_each_range(&gpu->pt, index, entry, start >> PAGE_SHIFT,
+			  (end >> PAGE_SHIFT) - 1)
+		xa_erase(&gpu->pt, index);
+}
+
+/* The garbage collector's list holds a reference on each queued range. */
+static void test_gpu_queue_gc(struct test_gpu *gpu,
+			      struct drm_gpusvm_range *range)
+{
+	struct test_gpu_range *r = to_test_range(range);
+
+	spin_lock(&gpu->gc_lock);
+	if (list_empty(&r->gc_link)) {
+		drm_gpusvm_range_get(range);
+		list_add_tail(&r->gc_link, &gpu->gc_list);
+	}
+	spin_unlock(&gpu->gc_lock);
+}
+
+static void test_gpu_invalidate(struct drm_gpusvm *gpusvm,
+				struct drm_gpusvm_notifier *notifier,
+				const struct mmu_notifier_range *mmu_range)
+{
+	struct test_gpu *gpu = to_test_gpu(gpusvm);
+	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+	struct drm_gpusvm_range *range;
+
+	atomic_inc(&gpu->invalidations);
+	drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
+				  mmu_range->end) {
+		/* The pages of the whole range go: so do all its GPU PTEs. */
+		test_gpu_zap(gpu, drm_gpusvm_range_start(range),
+			     drm_gpusvm_range_end(range));
+		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
+		if (mmu_range->event == MMU_NOTIFY_UNMAP) {
+			drm_gpusvm_range_set_unmapped(range, mmu_range);
+			test_gpu_queue_gc(gpu, range);
+		}
+	}
+}
+
+static const struct drm_gpusvm_ops test_gpu_ops = {
+	.notifier_alloc = test_gpu_notifier_alloc,
+	.notifier_free = test_gpu_notifier_free,
+	.range_alloc = test_gpu_range_alloc,
+	.range_free = test_gpu_range_free,
+	.invalidate = test_gpu_invalidate,
+};
+
+/**
+ * test_gpu_garbage_collect() - Remove the ranges the CPU unmapped
+ * @gpu: The test GPU, its lock held.
+ */
+void test_gpu_garbage_collect(struct test_gpu *gpu)
+{
+	struct test_gpu_range *range;
+
+	lockdep_assert_held(&gpu->lock);
+
+	spin_lock(&gpu->gc_lock);
+	while ((range = list_first_entry_or_null(&gpu->gc_list,
+						 struct test_gpu_range,
+						 gc_link))) {
+		list_del_init(&range->gc_link);
+		spin_unlock(&gpu->gc_lock);
+
+		/* drm_gpusvm_fini() already removed every range. */
+		if (!gpu->fini_done)
+			drm_gpusvm_range_remove(&gpu->gpusvm, &range->base);
+		drm_gpusvm_range_put(&range->base);
+
+		spin_lock(&gpu->gc_lock);
+	}
+	spin_unlock(&gpu->gc_lock);
+}
+
+static unsigned long test_gpu_pte(unsigned long pfn, bool read_only)
+{
+	return pfn << 1 | (read_only ? TEST_GPU_PTE_READ_ONLY : 0);
+}
+
+/* Reserve the page-table slots of a range so the commit does not allocate. */
+static int test_gpu_reserve(struct test_gpu *gpu,
+			    struct drm_gpusvm_range *range)
+{
+	unsigned long index = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
+	unsigned long end = drm_gpusvm_range_end(range) >> PAGE_SHIFT;
+	int err;
+
+	for (; index < end; index++) {
+		err = xa_reserve(&gpu->pt, index, GFP_KERNEL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Write the GPU PTEs of a range; notifier lock held, pages valid. */
+static void test_gpu_commit(struct test_gpu *gpu,
+			    struct drm_gpusvm_range *range)
+{
+	unsigned long index = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
+	unsigned long end = drm_gpusvm_range_end(range) >> PAGE_SHIFT;
+	struct drm_pagemap_addr *addr = range->pages.dma_addr;
+	unsigned long i, npages, pfn;
+
+	lockdep_assert_held(&gpu->gpusvm.notifier_lock);
+
+	for (; index < end; index += npages, addr++) {
+		npages = 1UL << addr->order;
+		pfn = PHYS_PFN(dma_to_phys(gpu->drm->dev, addr->addr));
+		for (i = 0; i < npages; i++)
+			xa_store(&gpu->pt, index + i,
+				 xa_mk_value(test_gpu_pte(pfn + i,
+							  gpu->ctx.read_only)),
+				 GFP_NOWAIT);
+	}
+}
+
+/**
+ * test_gpu_fault() - Handle a GPU page fault the way a driver does
+ * @gpu: The test GPU.
+ * @addr: Faulting GPU (= CPU) virtual address.
+ * @write: The GPU wants to write.
+ *
+ * The bounded retry loop of the driver contract: garbage-collect, find or
+ * insert the range, get its pages, then commit the GPU PTEs under the
+ * notifier lock if the pages are still valid.
+ *
+ * Returns: 0 when the range is mapped, the helpers' error code otherwise.
+ */
+int test_gpu_fault(struct test_gpu *gpu, unsigned long addr, bool write)
+{
+	struct drm_gpusvm_range *range;
+	int tries, err = -EAGAIN;
+
+	if (write && gpu->ctx.read_only)
+		return -EPERM;
+
+	for (tries = 0; tries < TEST_GPU_FAULT_TRIES; tries++) {
+		mutex_lock(&gpu->lock);
+		test_gpu_garbage_collect(gpu);
+
+		range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, addr,
+							gpu->gpuva_start,
+							gpu->gpuva_end,
+							&gpu->ctx);
+		if (IS_ERR(range)) {
+			mutex_unlock(&gpu->lock);
+			return PTR_ERR(range);
+		}
+
+		err = drm_gpusvm_range_get_pages(&gpu->gpusvm, range,
+						 &gpu->ctx);
+		if (!err)
+			err = test_gpu_reserve(gpu, range);
+		if (!err) {
+			drm_gpusvm_notifier_lock(&gpu->gpusvm);
+			if (drm_gpusvm_range_pages_valid(&gpu->gpusvm, range))
+				test_gpu_commit(gpu, range);
+			else
+				err = -EAGAIN;
+			drm_gpusvm_notifier_unlock(&gpu->gpusvm);
+		}
+		mutex_unlock(&gpu->lock);
+
+		/* Unmapped or invalidated meanwhile: collect and go round. */
+		if (err != -EAGAIN && err != -EFAULT && err != -EBUSY)
+			return err;
+	}
+
+	return err;
+}
+
+/*
+ * One GPU access to one page. The notifier lock is held across the copy:
+ * an invalidation (which takes it for write) waits for the access like it
+ * waits for a real GPU's TLB flush, so the GPU never touches a page after
+ * its invalidation.
+ */
+static int test_gpu_access_page(struct test_gpu *gpu, unsigned long addr,
+				void *buf, size_t len, bool write)
+{
+	struct page *page;
+	unsigned long pte;
+	void *entry, *vaddr;
+	int tries, err;
+
+	for (tries = 0; tries < TEST_GPU_ACCESS_TRIES; tries++) {
+		drm_gpusvm_notifier_lock(&gpu->gpusvm);
+		entry = xa_load(&gpu->pt, addr >> PAGE_SHIFT);
+		if (xa_is_value(entry)) {
+			pte = xa_to_value(entry);
+			if (write && (pte & TEST_GPU_PTE_READ_ONLY)) {
+				/* No IOMMU in the guest: the GPU refuses. */
+				drm_gpusvm_notifier_unlock(&gpu->gpusvm);
+				return -EPERM;
+			}
+
+			page = pfn_to_page(pte >> 1);
+			vaddr = kmap_local_page(page);
+			if (write)
+				memcpy(vaddr + offset_in_page(addr), buf, len);
+			else
+				memcpy(buf, vaddr + offset_in_page(addr), len);
+			kunmap_local(vaddr);
+			drm_gpusvm_notifier_unlock(&gpu->gpusvm);
+			return 0;
+		}
+		drm_gpusvm_notifier_unlock(&gpu->gpusvm);
+
+		err = test_gpu_fault(gpu, addr, write);
+		if (err)
+			return err;
+	}
+
+	return -EAGAIN;
+}
+
+static int test_gpu_access(struct test_gpu *gpu, unsigned long addr,
+			   void *buf, size_t len, bool write)
+{
+	size_t chunk;
+	int err;
+
+	for (; len; addr += chunk, buf += chunk, len -= chunk) {
+		chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(addr));
+		err = test_gpu_access_page(gpu, addr, buf, chunk, write);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/**
+ * test_gpu_read() - Read through the GPU page table, faulting as needed
+ * @gpu: The test GPU.
+ * @addr: GPU virtual address.
+ * @buf: Destination.
+ * @len: Number of bytes.
+ *
+ * Returns: 0, or the error of the GPU fault that could not be served.
+ */
+int test_gpu_read(struct test_gpu *gpu, unsigned long addr, void *buf,
+		  size_t len)
+{
+	return test_gpu_access(gpu, addr, buf, len, false);
+}
+
+/**
+ * test_gpu_write() - Write through the GPU page table, faulting as needed
+ * @gpu: The test GPU.
+ * @addr: GPU virtual address.
+ * @buf: Source.
+ * @len: Number of bytes.
+ *
+ * Returns: 0, -EPERM through a read-only mapping, or the error of the GPU
+ * fault that could not be served.
+ */
+int test_gpu_write(struct test_gpu *gpu, unsigned long addr, const void *buf,
+		   size_t len)
+{
+	return test_gpu_access(gpu, addr, (void *)buf, len, true);
+}
+
+/**
+ * test_gpu_mapped() - Whether the GPU page table maps an address
+ * @gpu: The test GPU.
+ * @addr: GPU virtual address.
+ *
+ * Returns: true if a GPU access to @addr would not fault.
+ */
+bool test_gpu_mapped(struct test_gpu *gpu, unsigned long addr)
+{
+	return xa_is_value(xa_load(&gpu->pt, addr >> PAGE_SHIFT));
+}
+
+/**
+ * test_gpu_range_at() - The range covering an address, if any
+ * @gpu: The test GPU.
+ * @addr: CPU virtual address.
+ *
+ * Returns: The range (no reference taken), or NULL.
+ */
+struct drm_gpusvm_range *test_gpu_range_at(struct test_gpu *gpu,
+					   unsigned long addr)
+{
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range = NULL;
+
+	mutex_lock(&gpu->lock);
+	notifier = drm_gpusvm_notifier_find(&gpu->gpusvm, addr, addr + 1);
+	if (notifier)
+		range = drm_gpusvm_range_find(notifier, addr, addr + 1);
+	mutex_unlock(&gpu->lock);
+	return range;
+}
+
+/**
+ * test_gpu_dma_entries() - Count the live DMA entries of every range
+ * @gpu: The test GPU.
+ *
+ * Returns: The number of &drm_pagemap_addr entries mapped right now.
+ */
+unsigned long test_gpu_dma_entries(struct test_gpu *gpu)
+{
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+	unsigned long count = 0, npages, i;
+
+	mutex_lock(&gpu->lock);
+	drm_gpusvm_notifier_lock(&gpu->gpusvm);
+	drm_gpusvm_for_each_notifier(notifier, &gpu->gpusvm, 0, ULONG_MAX) {
+		drm_gpusvm_for_each_range(range, notifier, 0, ULONG_MAX) {
+			if (!range->pages.flags.has_dma_mapping)
+				continue;
+			npages = drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+			for (i = 0; i < npages; count++)
+				i += 1UL << range->pages.dma_addr[count].order;
+		}
+	}
+	drm_gpusvm_notifier_unlock(&gpu->gpusvm);
+	mutex_unlock(&gpu->lock);
+	return count;
+}
+
+/**
+ * test_gpu_fini() - Tear the GPU SVM instance down (idempotent)
+ * @gpu: The test GPU.
+ */
+void test_gpu_fini(struct test_gpu *gpu)
+{
+	mutex_lock(&gpu->lock);
+	if (!gpu->fini_done) {
+		drm_gpusvm_fini(&gpu->gpusvm);
+		gpu->fini_done = true;
+	}
+	test_gpu_garbage_collect(gpu);
+	mutex_unlock(&gpu->lock);
+	xa_destroy(&gpu->pt);
+}
+
+/**
+ * test_gpu_expect_clean() - Tear down and expect nothing leaked
+ * @gpu: The test GPU, the only one alive.
+ *
+ * Every range and notifier freed, no range freed with DMA mappings, and the
+ * mm references back to what they were before the GPU existed.
+ */
+void test_gpu_expect_clean(struct test_gpu *gpu)
+{
+	struct kunit *test = gpu->test;
+
+	test_gpu_fini(gpu);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->leaked_dma), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->mm->mm_users), gpu->mm_users);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->mm->mm_count), gpu->mm_count);
+}
+
+static void test_gpu_release(void *data)
+{
+	struct test_gpu *gpu = data;
+
+	test_gpu_fini(gpu);
+	mutex_destroy(&gpu->lock);
+}
+
+/**
+ * test_mmap_file() - Map into the test thread's mm, asserting success
+ * @test: The KUnit case.
+ * @file: File to map, or NULL for anonymous memory.
+ * @len: Length.
+ * @prot: PROT_* bits.
+ * @flags: MAP_* flags.
+ *
+ * Returns: The address of the new mapping (unmapped when the case ends).
+ */
+unsigned long test_mmap_file(struct kunit *test, struct file *file,
+			     unsigned long len, unsigned long prot,
+			     unsigned long flags)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, file, 0, len, prot, flags, 0);
+	KUNIT_ASSERT_NE(test, addr, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr), "vm_mmap: %ld",
+			       (long)addr);
+	return addr;
+}
+
+/**
+ * test_mmap() - Map anonymous memory into the test thread's mm
+ * @test: The KUnit case.
+ * @len: Length.
+ * @prot: PROT_* bits.
+ * @flags: MAP_* flags (MAP_ANONYMOUS is added).
+ *
+ * Returns: The address of the new mapping.
+ */
+unsigned long test_mmap(struct kunit *test, unsigned long len,
+			unsigned long prot, unsigned long flags)
+{
+	return test_mmap_file(test, NULL, len, prot, flags | MAP_ANONYMOUS);
+}
+
+/**
+ * test_gpu_create() - Create a test GPU mirroring the test thread's mm
+ * @test: The KUnit case.
+ * @mm_start: Start of the mirrored window.
+ * @mm_range: Size of the mirrored window.
+ * @notifier_size: Notifier window size.
+ * @chunk_sizes: Range sizes.
+ * @num_chunks: Number of @chunk_sizes.
+ *
+ * The GPU VA window starts as the mirrored window. The GPU is torn down
+ * when the case ends, whatever happens.
+ *
+ * Returns: The test GPU (the case is aborted on failure).
+ */
+struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
+				 unsigned long mm_range,
+				 unsigned long notifier_size,
+				 const unsigned long *chunk_sizes,
+				 int num_chunks)
+{
+	struct test_gpu *gpu;
+	struct device *dev;
+	int err;
+
+	/* The case's mm comes with its first mapping. */
+	if (!current->mm)
+		test_mmap(test, PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+
+	gpu = kunit_kzalloc(test, sizeof(*gpu), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, gpu);
+	gpu->test = test;
+	gpu->mm = current->mm;
+
+	dev = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
+	gpu->drm = __drm_kunit_helper_alloc_drm_device(test, dev,
+						       sizeof(*gpu->drm), 0, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, gpu->drm);
+
+	mutex_init(&gpu->lock);
+	xa_init(&gpu->pt);
+	spin_lock_init(&gpu->gc_lock);
+	INIT_LIST_HEAD(&gpu->gc_list);
+	gpu->gpuva_start = mm_start;
+	gpu->gpuva_end = mm_start + mm_range;
+	gpu->mm_users = atomic_read(&gpu->mm->mm_users);
+	gpu->mm_count = atomic_read(&gpu->mm->mm_count);
+
+	err = drm_gpusvm_init(&gpu->gpusvm, "test-gpu", gpu->drm, gpu->mm,
+			      mm_start, mm_range, notifier_size, &test_gpu_ops,
+			      chunk_sizes, num_chunks);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	drm_gpusvm_driver_set_lock(&gpu->gpusvm, &gpu->lock);
+
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_gpu_release,
+							gpu), 0);
+	return gpu;
+}
+
+/**
+ * test_gpu_create_default() - A test GPU mirroring the whole user space
+ * @test: The KUnit case.
+ *
+ * 512M notifiers and 2M/64K/4K chunks, as a typical driver sets up.
+ *
+ * Returns: The test GPU.
+ */
+struct test_gpu *test_gpu_create_default(struct kunit *test)
+{
+	return test_gpu_create(test, 0, TASK_SIZE, SZ_512M,
+			       test_gpu_chunk_sizes,
+			       ARRAY_SIZE(test_gpu_chunk_sizes));
+}

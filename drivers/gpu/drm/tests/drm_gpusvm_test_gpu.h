@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A test GPU for the GPU SVM KUnit suites: a DRM device, a GPU page table
+ * and a fault handler written the way a driver uses the helpers.
+ */
+
+#ifndef __DRM_GPUSVM_TEST_GPU_H__
+#define __DRM_GPUSVM_TEST_GPU_H__
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
+
+#include <drm/drm_gpusvm.h>
+
+struct kunit;
+
+/**
+ * struct test_gpu - An emulated GPU mirroring the test thread's mm
+ *
+ * "GPU accesses" go through the DMA addresses of the GPU page table
+ * (dma-direct: the physical page), never through the CPU virtual address, so
+ * a test sees what a device would, and KASAN sees any use of a freed page.
+ */
+struct test_gpu {
+	/** @test: The KUnit case the GPU belongs to. */
+	struct kunit *test;
+	/** @mm: The mirrored mm (the test thread's). */
+	struct mm_struct *mm;
+	/** @drm: DRM device of the GPU. */
+	struct drm_device *drm;
+	/** @gpusvm: The GPU SVM instance (one GPU VM). */
+	struct drm_gpusvm gpusvm;
+	/** @lock: Driver lock: serialises faults, range removal and teardown. */
+	struct mutex lock;
+	/**
+	 * @pt: GPU page table: GPU page index to xa_mk_value() of the DMA
+	 * page frame number shifted left once, bit 0 set for read-only. Written
+	 * under the notifier lock (commit for read, zap for write); entries are
+	 * reserved outside it, so storing never allocates.
+	 */
+	struct xarray pt;
+	/** @gc_lock: Protects @gc_list (filled from the invalidate callback). */
+	spinlock_t gc_lock;
+	/** @gc_list: Ranges unmapped by the CPU, waiting for removal. */
+	struct list_head gc_list;
+	/** @gpuva_start: Start of the GPU VA window faults may map. */
+	unsigned long gpuva_start;
+	/** @gpuva_end: End of the GPU VA window faults may map. */
+	unsigned long gpuva_end;
+	/** @ctx: Options passed to every helper call of a fault. */
+	struct drm_gpusvm_ctx ctx;
+
+	/** @ranges: Ranges allocated and not yet freed. */
+	atomic_t ranges;
+	/** @leaked_dma: Ranges freed while still holding DMA mappings. */
+	atomic_t leaked_dma;
+	/** @invalidations: Calls of the invalidate callback. */
+	atomic_t invalidations;
+	/** @fail_range_alloc: Make the next range allocation fail. */
+	bool fail_range_alloc;
+
+	/** @mm_users: mm_users of the mm when the GPU was created. */
+	int mm_users;
+	/** @mm_count: mm_count of the mm when the GPU was created. */
+	int mm_count;
+	/** @fini_done: drm_gpusvm_fini() has run. */
+	bool fini_done;
+};
+
+/** struct test_gpu_range - A range of the test GPU */
+struct test_gpu_range {
+	/** @base: The helper's range. */
+	struct drm_gpusvm_range base;
+	/** @gc_link: Entry in &test_gpu.gc_list, protected by its lock. */
+	struct list_head gc_link;
+};
+
+extern atomic_t test_gpu_notifiers;
+extern bool test_gpu_fail_notifier_alloc;
+extern const unsigned long test_gpu_chunk_sizes[3];
+
+struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
+				 unsigned long mm_range,
+				 unsigned long notifier_size,
+				 const unsigned long *chunk_sizes,
+				 int num_chunks);
+struct test_gpu *test_gpu_create_default(struct kunit *test);
+void test_gpu_fini(struct test_gpu *gpu);
+void test_gpu_expect_clean(struct test_gpu *gpu);
+
+int test_gpu_fault(struct test_gpu *gpu, unsigned long addr, bool write);
+int test_gpu_read(struct test_gpu *gpu, unsigned long addr, void *buf,
+		  size_t len);
+int test_gpu_write(struct test_gpu *gpu, unsigned long addr, const void *buf,
+		   size_t len);
+bool test_gpu_mapped(struct test_gpu *gpu, unsigned long addr);
+void test_gpu_garbage_collect(struct test_gpu *gpu);
+unsigned long test_gpu_dma_entries(struct test_gpu *gpu);
+struct drm_gpusvm_range *test_gpu_range_at(struct test_gpu *gpu,
+					   unsigned long addr);
+
+unsigned long test_mmap(struct kunit *test, unsigned long len,
+			unsigned long prot, unsigned long flags);
+unsigned long test_mmap_file(struct kunit *test, struct file *file,
+			     unsigned long len, unsigned long prot,
+			     unsigned long flags);
+
+#endif /* __DRM_GPUSVM_TEST_GPU_H__ */
