@@ -14,6 +14,18 @@
 #include <drm/drm_device.h>
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_kunit_helpers.h>
+#include <drm/drm_pagemap.h>
+
+#include <linux/anon_inodes.h>
+#include <linux/delay.h>
+#include <linux/dma-direct.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/shmem_fs.h>
+#include <linux/uaccess.h>
+
+#include "drm_gpusvm_test_gpu.h"
 
 static const unsigned long test_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
 
@@ -203,7 +215,1069 @@ static struct kunit_suite drm_gpusvm_init_suite = {
 	.test_cases = drm_gpusvm_init_cases,
 };
 
-kunit_test_suite(drm_gpusvm_init_suite);
+
+/* A 2M-aligned anonymous span of @len inside a fresh mapping of @len + 2M. */
+static unsigned long test_mmap_aligned(struct kunit *test, unsigned long len,
+				       unsigned long prot)
+{
+	unsigned long addr = test_mmap(test, len + SZ_2M, prot, MAP_PRIVATE);
+
+	return ALIGN(addr, SZ_2M);
+}
+
+static void fill_user(struct kunit *test, unsigned long addr, size_t len,
+		      u8 seed)
+{
+	u8 *buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	size_t i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < len; i++)
+		buf[i] = seed + i * 7;
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, buf, len), 0);
+	kunit_kfree(test, buf);
+}
+
+/* Expect the GPU to read back exactly what fill_user(@seed) wrote. */
+static void expect_gpu_reads(struct kunit *test, struct test_gpu *gpu,
+			     unsigned long addr, size_t len, u8 seed)
+{
+	u8 *buf = kunit_kzalloc(test, len, GFP_KERNEL);
+	size_t i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, test_gpu_read(gpu, addr, buf, len), 0);
+	for (i = 0; i < len; i++)
+		if (buf[i] != (u8)(seed + i * 7))
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, i, len, "GPU read differs at %#lx",
+			    addr + i);
+	kunit_kfree(test, buf);
+}
+
+static void expect_gpu_reads_zero(struct kunit *test, struct test_gpu *gpu,
+				  unsigned long addr, size_t len)
+{
+	u8 *buf = kunit_kmalloc(test, len, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 0xa5, len);
+	KUNIT_ASSERT_EQ(test, test_gpu_read(gpu, addr, buf, len), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, len));
+	kunit_kfree(test, buf);
+}
+
+static unsigned long range_size_at(struct test_gpu *gpu, unsigned long addr)
+{
+	struct drm_gpusvm_range *range = test_gpu_range_at(gpu, addr);
+
+	return range ? drm_gpusvm_range_size(range) : 0;
+}
+
+/* --- Anonymous memory ---------------------------------------------------- */
+
+static void gpusvm_anon_untouched_reads_zero(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	expect_gpu_reads_zero(test, gpu, addr + SZ_64K + 12, 300);
+	KUNIT_EXPECT_TRUE(test, test_gpu_mapped(gpu, addr + SZ_64K));
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_anon_zero_page_read_only(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	u8 byte = 0x5a;
+
+	/* A read-only GPU VM maps the shared zero page of untouched memory. */
+	gpu->ctx.read_only = true;
+	expect_gpu_reads_zero(test, gpu, addr, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, test_gpu_write(gpu, addr, &byte, 1), -EPERM);
+	/* The refused write did not land in the zero page. */
+	expect_gpu_reads_zero(test, gpu, addr + SZ_4K, PAGE_SIZE);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_anon_reads_cpu_writes(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	fill_user(test, addr, SZ_64K, 3);
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 3);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_anon_gpu_write_seen_by_cpu(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	u64 val = 0x0123456789abcdefULL, cpu = 0;
+
+	fill_user(test, addr, PAGE_SIZE, 1);
+	KUNIT_ASSERT_EQ(test, test_gpu_write(gpu, addr + 8, &val, sizeof(val)), 0);
+	KUNIT_ASSERT_EQ(test, copy_from_user(&cpu, (void __user *)addr + 8,
+					     sizeof(cpu)), 0);
+	KUNIT_EXPECT_EQ(test, cpu, val);
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- Permissions --------------------------------------------------------- */
+
+static void gpusvm_read_only_vma_read_works(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ, MAP_PRIVATE);
+
+	gpu->ctx.read_only = true;
+	expect_gpu_reads_zero(test, gpu, addr, SZ_64K);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_read_only_vma_write_eperm(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ, MAP_PRIVATE);
+	u8 byte = 1;
+
+	KUNIT_EXPECT_EQ(test, test_gpu_write(gpu, addr, &byte, 1), -EPERM);
+	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr));
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_prot_none_eperm(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_NONE, MAP_PRIVATE);
+	u8 byte;
+
+	gpu->ctx.read_only = true;
+	KUNIT_EXPECT_EQ(test, test_gpu_read(gpu, addr, &byte, 1), -EPERM);
+	test_gpu_expect_clean(gpu);
+}
+
+static int test_pfnmap_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	return 0;
+}
+
+static const struct file_operations test_pfnmap_fops = {
+	.owner = THIS_MODULE,
+	.mmap = test_pfnmap_mmap,
+};
+
+static void test_fput(void *file)
+{
+	fput(file);
+}
+
+static void gpusvm_pfnmap_eopnotsupp(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	struct file *file;
+	unsigned long addr;
+	u8 byte;
+
+	file = anon_inode_getfile("gpusvm-pfnmap", &test_pfnmap_fops, NULL,
+				  O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_fput, file), 0);
+	addr = test_mmap_file(test, file, SZ_64K, PROT_READ | PROT_WRITE,
+			      MAP_SHARED);
+
+	KUNIT_EXPECT_EQ(test, test_gpu_read(gpu, addr, &byte, 1), -EOPNOTSUPP);
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- File-backed memory -------------------------------------------------- */
+
+static struct file *test_shmem_file(struct kunit *test, loff_t size)
+{
+	struct file *file = shmem_kernel_file_setup("gpusvm-test", size, 0);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_fput, file), 0);
+	return file;
+}
+
+static void gpusvm_shmem_shared(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	struct file *file = test_shmem_file(test, SZ_1M);
+	unsigned long addr;
+	u32 val = 0xfeedf00d, cpu = 0;
+
+	addr = test_mmap_file(test, file, SZ_1M, PROT_READ | PROT_WRITE,
+			      MAP_SHARED);
+	fill_user(test, addr, SZ_128K, 9);
+	expect_gpu_reads(test, gpu, addr, SZ_128K, 9);
+	KUNIT_ASSERT_EQ(test, test_gpu_write(gpu, addr + SZ_256K, &val,
+					     sizeof(val)), 0);
+	KUNIT_ASSERT_EQ(test, copy_from_user(&cpu, (void __user *)addr + SZ_256K,
+					     sizeof(cpu)), 0);
+	KUNIT_EXPECT_EQ(test, cpu, val);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_shmem_private(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	struct file *file = test_shmem_file(test, SZ_1M);
+	unsigned long addr;
+
+	addr = test_mmap_file(test, file, SZ_1M, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE);
+	fill_user(test, addr + SZ_64K, SZ_64K, 17);
+	expect_gpu_reads(test, gpu, addr + SZ_64K, SZ_64K, 17);
+	/* Untouched private file pages read as the (empty) file. */
+	expect_gpu_reads_zero(test, gpu, addr + SZ_512K, PAGE_SIZE);
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- Transparent huge pages ---------------------------------------------- */
+
+static unsigned long test_thp(struct kunit *test, u8 seed)
+{
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
+					 MADV_HUGEPAGE), 0);
+	fill_user(test, addr, SZ_2M, seed);
+	return addr;
+}
+
+static void gpusvm_thp_maps_one_2m_entry(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_thp(test, 5);
+	struct drm_gpusvm_range *range;
+
+	expect_gpu_reads(test, gpu, addr, SZ_2M, 5);
+	range = test_gpu_range_at(gpu, addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
+	KUNIT_EXPECT_EQ(test, test_gpu_dma_entries(gpu), 1);
+	KUNIT_EXPECT_EQ(test, (unsigned int)range->pages.dma_addr[0].order,
+			get_order(SZ_2M));
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_thp_small_range_maps_own_pages(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_64K, SZ_4K };
+	struct test_gpu *gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_512M,
+					       chunks, ARRAY_SIZE(chunks));
+	unsigned long addr = test_thp(test, 6);
+	struct drm_gpusvm_range *range;
+
+	expect_gpu_reads(test, gpu, addr + SZ_1M, SZ_4K, 6 + (SZ_1M * 7) % 256);
+	range = test_gpu_range_at(gpu, addr + SZ_1M);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(range), addr + SZ_1M);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	/* One order-4 entry: inside the THP, but not past the range. */
+	KUNIT_EXPECT_EQ(test, test_gpu_dma_entries(gpu), 1);
+	KUNIT_EXPECT_EQ(test, (unsigned int)range->pages.dma_addr[0].order,
+			get_order(SZ_64K));
+	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr + SZ_1M - SZ_4K));
+	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr + SZ_1M + SZ_64K));
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_thp_misaligned_range_maps_own_pages(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_thp(test, 7);
+	struct drm_gpusvm_range *range;
+
+	/* The GPU VA window cuts the THP: only its 4K-aligned part maps. */
+	gpu->gpuva_start = addr + SZ_4K;
+	gpu->gpuva_end = addr + SZ_4K * 3;
+	expect_gpu_reads(test, gpu, addr + SZ_4K, SZ_4K, 7 + (SZ_4K * 7) % 256);
+	range = test_gpu_range_at(gpu, addr + SZ_4K);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
+	KUNIT_EXPECT_EQ(test, (unsigned int)range->pages.dma_addr[0].order, 0);
+	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr));
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- Chunk selection ----------------------------------------------------- */
+
+static void gpusvm_chunk_2m_when_vma_allows(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_4M, PROT_READ | PROT_WRITE);
+
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_2M + 123, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_2M), SZ_2M);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(test_gpu_range_at(gpu, addr + SZ_2M)),
+			addr + SZ_2M);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_chunk_shrinks_to_vma_end(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	/* The VMA ends 64K + 4K into a 2M window. */
+	vm_munmap(addr + SZ_64K + SZ_4K, SZ_2M - SZ_64K - SZ_4K);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr), SZ_64K);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_64K, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_64K), SZ_4K);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_chunk_shrinks_to_vma_start(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	/* The VMA starts 4K into a 64K window. */
+	vm_munmap(addr, SZ_4K);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_8K, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_8K), SZ_4K);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_64K, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_64K), SZ_64K);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_chunk_shrinks_for_neighbour_range(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	/* A 64K range in the middle of the 2M window... */
+	gpu->gpuva_start = addr + SZ_1M;
+	gpu->gpuva_end = addr + SZ_1M + SZ_64K;
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_1M, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_1M), SZ_64K);
+
+	/* ...keeps later faults in the window to 64K chunks around it. */
+	gpu->gpuva_start = addr;
+	gpu->gpuva_end = addr + SZ_2M;
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_1M - 1, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_1M - 1), SZ_64K);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_1M + SZ_64K, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_1M + SZ_64K), SZ_64K);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_chunk_shrinks_to_gpuva_window(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	gpu->gpuva_start = addr + SZ_64K;
+	gpu->gpuva_end = addr + SZ_256K;
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_128K, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_128K), SZ_64K);
+	/* Outside the GPU VA window: refused. */
+	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr + SZ_256K, false), -EINVAL);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_chunk_shrinks_to_mirrored_window(struct kunit *test)
+{
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	struct test_gpu *gpu = test_gpu_create(test, addr + SZ_64K, SZ_64K * 3,
+					       SZ_512M, test_gpu_chunk_sizes,
+					       ARRAY_SIZE(test_gpu_chunk_sizes));
+
+	/* First and last byte of the mirrored window, and just outside. */
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_64K, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_64K), SZ_64K);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_256K - 1, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_256K - 1), SZ_64K);
+	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr + SZ_64K - 1, false), -EINVAL);
+	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr + SZ_256K, false), -EINVAL);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_chunk_shrinks_to_notifier_window(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_64K, SZ_4K };
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	struct test_gpu *gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_64K,
+					       chunks, ARRAY_SIZE(chunks));
+
+	/* Each 64K notifier window holds its own range. */
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr, false), 0);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_64K, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr), SZ_64K);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 2);
+	KUNIT_EXPECT_PTR_NE(test, test_gpu_range_at(gpu, addr)->notifier,
+			    test_gpu_range_at(gpu, addr + SZ_64K)->notifier);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_chunk_check_pages_threshold(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	/* No THP, or the first touch would populate the whole 2M. */
+	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
+					 MADV_NOHUGEPAGE), 0);
+	gpu->ctx.check_pages_threshold = SZ_64K;
+	/* Some pages of the 64K window are missing: take 4K. */
+	fill_user(test, addr + SZ_1M, SZ_4K, 1);
+	gpu->gpuva_start = addr + SZ_1M;
+	gpu->gpuva_end = addr + SZ_1M + SZ_64K;
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_1M, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_1M), SZ_4K);
+
+	/* Every page present: the 64K chunk is taken. */
+	fill_user(test, addr, SZ_64K, 2);
+	gpu->gpuva_start = addr;
+	gpu->gpuva_end = addr + SZ_64K;
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr, false), 0);
+	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr), SZ_64K);
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- Invalidation -------------------------------------------------------- */
+
+static void gpusvm_munmap_whole_range(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct drm_gpusvm_range *range;
+
+	fill_user(test, addr, SZ_64K, 4);
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 4);
+	range = drm_gpusvm_range_get(test_gpu_range_at(gpu, addr));
+
+	vm_munmap(addr, SZ_64K);
+	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr));
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_FALSE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, range->pages.flags.has_dma_mapping);
+
+	/* The garbage collector removes the range and its notifier. */
+	mutex_lock(&gpu->lock);
+	test_gpu_garbage_collect(gpu);
+	mutex_unlock(&gpu->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 1);
+	drm_gpusvm_range_put(range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&gpu->gpusvm, addr,
+							addr + SZ_64K));
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_munmap_part_sets_partial_unmap(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	struct drm_gpusvm_range *range;
+
+	fill_user(test, addr, SZ_2M, 8);
+	expect_gpu_reads(test, gpu, addr, SZ_4K, 8);
+	range = test_gpu_range_at(gpu, addr);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
+
+	vm_munmap(addr + SZ_1M, SZ_64K);
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr));
+
+	/* After collection, the surviving parts map again with their data. */
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 8);
+	expect_gpu_reads(test, gpu, addr + SZ_1M + SZ_64K, SZ_4K,
+			 8 + ((SZ_1M + SZ_64K) * 7) % 256);
+	KUNIT_EXPECT_LT(test, range_size_at(gpu, addr), SZ_2M);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_madvise_dontneed_refaults_fresh(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	struct drm_gpusvm_range *range;
+
+	fill_user(test, addr, SZ_64K, 10);
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 10);
+	range = test_gpu_range_at(gpu, addr);
+
+	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_64K,
+					 MADV_DONTNEED), 0);
+	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr));
+	/* Not an unmap: the range stays, without pages. */
+	KUNIT_EXPECT_FALSE(test, range->flags.unmapped);
+	KUNIT_EXPECT_PTR_EQ(test, test_gpu_range_at(gpu, addr), range);
+	expect_gpu_reads_zero(test, gpu, addr, SZ_64K);
+
+	fill_user(test, addr, SZ_64K, 11);
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 11);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_madvise_dontneed_part_of_range(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	fill_user(test, addr, SZ_128K, 12);
+	expect_gpu_reads(test, gpu, addr, SZ_128K, 12);
+	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr + SZ_64K, SZ_4K,
+					 MADV_DONTNEED), 0);
+	/* The other pages keep their data; the dropped one reads zero. */
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 12);
+	expect_gpu_reads_zero(test, gpu, addr + SZ_64K, SZ_4K);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_gc_empties_notifiers(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_64K, SZ_4K };
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	struct test_gpu *gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_1M,
+					       chunks, ARRAY_SIZE(chunks));
+
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr, false), 0);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_1M, false), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 2);
+
+	vm_munmap(addr, SZ_2M);
+	mutex_lock(&gpu->lock);
+	test_gpu_garbage_collect(gpu);
+	mutex_unlock(&gpu->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&gpu->gpusvm, addr,
+							  addr + SZ_2M));
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_remap_gives_new_data(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	unsigned long again;
+
+	fill_user(test, addr, SZ_64K, 13);
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 13);
+
+	vm_munmap(addr, SZ_64K);
+	again = vm_mmap(NULL, addr, SZ_64K, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+	KUNIT_ASSERT_EQ(test, again, addr);
+	fill_user(test, addr, SZ_64K, 14);
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 14);
+	test_gpu_expect_clean(gpu);
+	vm_munmap(addr, SZ_64K);
+}
+
+/* --- Lifetimes ----------------------------------------------------------- */
+
+static void gpusvm_fini_with_live_ranges(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_4M, PROT_READ | PROT_WRITE);
+
+	fill_user(test, addr, SZ_4M, 15);
+	expect_gpu_reads(test, gpu, addr, SZ_4K, 15);
+	expect_gpu_reads(test, gpu, addr + SZ_2M + SZ_64K, SZ_4K,
+			 15 + ((SZ_2M + SZ_64K) * 7) % 256);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 2);
+	KUNIT_EXPECT_GT(test, test_gpu_dma_entries(gpu), 0);
+	test_gpu_expect_clean(gpu);
+	/* The CPU side is untouched by the teardown. */
+	vm_munmap(addr, SZ_4M);
+}
+
+static void gpusvm_range_ref_outlives_removal(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct drm_gpusvm_range *range;
+
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr, false), 0);
+	range = drm_gpusvm_range_get(test_gpu_range_at(gpu, addr));
+	mutex_lock(&gpu->lock);
+	drm_gpusvm_range_remove(&gpu->gpusvm, range);
+	mutex_unlock(&gpu->lock);
+
+	KUNIT_EXPECT_NULL(test, test_gpu_range_at(gpu, addr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	/* The reference keeps the range readable. */
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(range), addr);
+	KUNIT_EXPECT_FALSE(test, range->pages.flags.has_dma_mapping);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 1);
+	drm_gpusvm_range_put(range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
+	test_gpu_expect_clean(gpu);
+}
+
+/* A userptr: a pages-only instance and the driver's own interval notifier. */
+struct test_userptr {
+	struct drm_gpusvm gpusvm;
+	struct mmu_interval_notifier notifier;
+	struct drm_gpusvm_pages pages;
+	unsigned long npages;
+	int invalidations;
+};
+
+static bool test_userptr_invalidate(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq)
+{
+	struct test_userptr *up = container_of(mni, struct test_userptr,
+					       notifier);
+	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+
+	down_write(&up->gpusvm.notifier_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	drm_gpusvm_unmap_pages(&up->gpusvm, &up->pages, up->npages, &ctx);
+	up->invalidations++;
+	up_write(&up->gpusvm.notifier_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops test_userptr_ops = {
+	.invalidate = test_userptr_invalidate,
+};
+
+static u8 read_dma_byte(struct drm_device *drm, struct drm_gpusvm_pages *pages,
+			unsigned long offset)
+{
+	unsigned long index = offset >> PAGE_SHIFT, i = 0;
+	struct drm_pagemap_addr *addr = pages->dma_addr;
+	u8 *vaddr, byte;
+	struct page *page;
+
+	while (i + (1UL << addr->order) <= index)
+		i += 1UL << (addr++)->order;
+	page = pfn_to_page(PHYS_PFN(dma_to_phys(drm->dev, addr->addr)) +
+			   index - i);
+	vaddr = kmap_local_page(page);
+	byte = vaddr[offset_in_page(offset)];
+	kunmap_local(vaddr);
+	return byte;
+}
+
+static void gpusvm_userptr_pages_only_instance(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct drm_gpusvm_ctx ctx = {};
+	struct test_userptr *up;
+	u8 byte = 0;
+
+	up = kunit_kzalloc(test, sizeof(*up), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, up);
+	up->npages = SZ_64K >> PAGE_SHIFT;
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&up->gpusvm, "userptr", gpu->drm,
+					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&up->notifier,
+							   current->mm, addr,
+							   SZ_64K,
+							   &test_userptr_ops), 0);
+
+	fill_user(test, addr, SZ_64K, 20);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
+						   current->mm, &up->notifier,
+						   addr, addr + SZ_64K, &ctx), 0);
+	down_read(&up->gpusvm.notifier_lock);
+	KUNIT_EXPECT_TRUE(test, drm_gpusvm_pages_valid(&up->gpusvm, &up->pages));
+	byte = read_dma_byte(gpu->drm, &up->pages, SZ_32K + 5);
+	up_read(&up->gpusvm.notifier_lock);
+	KUNIT_EXPECT_EQ(test, byte, (u8)(20 + (SZ_32K + 5) * 7));
+
+	/* The same page is mapped by the full instance too: DMA-API clean. */
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 20);
+
+	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_4K,
+					 MADV_DONTNEED), 0);
+	KUNIT_EXPECT_GT(test, up->invalidations, 0);
+	down_read(&up->gpusvm.notifier_lock);
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_pages_valid(&up->gpusvm, &up->pages));
+	up_read(&up->gpusvm.notifier_lock);
+
+	/* Collect again: fresh pages, the data of the untouched ones. */
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
+						   current->mm, &up->notifier,
+						   addr, addr + SZ_64K, &ctx), 0);
+	down_read(&up->gpusvm.notifier_lock);
+	KUNIT_EXPECT_EQ(test, read_dma_byte(gpu->drm, &up->pages, 0), 0);
+	KUNIT_EXPECT_EQ(test, read_dma_byte(gpu->drm, &up->pages, SZ_8K),
+			(u8)(20 + SZ_8K * 7));
+	up_read(&up->gpusvm.notifier_lock);
+
+	mmu_interval_notifier_remove(&up->notifier);
+	drm_gpusvm_free_pages(&up->gpusvm, &up->pages, up->npages);
+	KUNIT_EXPECT_NULL(test, up->pages.dma_addr);
+	KUNIT_EXPECT_FALSE(test, up->pages.flags.has_dma_mapping);
+	drm_gpusvm_fini(&up->gpusvm);
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- Bad input ----------------------------------------------------------- */
+
+static void gpusvm_bad_fault_addresses(struct kunit *test)
+{
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	struct test_gpu *gpu = test_gpu_create(test, addr, SZ_1M, SZ_512M,
+					       test_gpu_chunk_sizes,
+					       ARRAY_SIZE(test_gpu_chunk_sizes));
+	struct drm_gpusvm_range *range;
+
+	mutex_lock(&gpu->lock);
+	range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, addr - 1, addr,
+						addr + SZ_1M, &gpu->ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(range), -EINVAL);
+	range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, addr + SZ_1M,
+						addr, addr + SZ_2M, &gpu->ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(range), -EINVAL);
+	/* Empty, reversed and wrapping GPU VA windows. */
+	range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, addr, addr, addr,
+						&gpu->ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(range), -EINVAL);
+	range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, addr,
+						addr + SZ_1M, addr, &gpu->ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(range), -EINVAL);
+	range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, addr, addr,
+						0, &gpu->ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(range), -EINVAL);
+	range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, ULONG_MAX, addr,
+						addr + SZ_1M, &gpu->ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(range), -EINVAL);
+	mutex_unlock(&gpu->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_no_vma_enoent(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+
+	vm_munmap(addr, SZ_64K);
+	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOENT);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_find_vma_start(&gpu->gpusvm, addr,
+							addr + SZ_64K),
+			ULONG_MAX);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_find_vma_start(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+
+	vm_munmap(addr, SZ_64K);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_find_vma_start(&gpu->gpusvm, addr,
+							addr + SZ_128K),
+			addr + SZ_64K);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_exited_mm_efault(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	struct drm_gpusvm gpusvm;
+	struct drm_gpusvm_range *range;
+	struct mm_struct *mm;
+
+	mm = mm_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, mm);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&gpusvm, "exited", gpu->drm, mm,
+					      0, TASK_SIZE, SZ_512M,
+					      gpu->gpusvm.ops,
+					      test_gpu_chunk_sizes,
+					      ARRAY_SIZE(test_gpu_chunk_sizes)), 0);
+	mmput(mm);	/* the process exits; the instance keeps mm_count */
+
+	range = drm_gpusvm_range_find_or_insert(&gpusvm, SZ_1G, 0, TASK_SIZE,
+						&gpu->ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(range), -EFAULT);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	drm_gpusvm_fini(&gpusvm);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_get_pages_bad_span(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct drm_gpusvm_ctx ctx = {};
+	struct test_userptr *up;
+
+	up = kunit_kzalloc(test, sizeof(*up), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, up);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&up->gpusvm, "userptr", gpu->drm,
+					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&up->notifier,
+							   current->mm, addr,
+							   SZ_64K,
+							   &test_userptr_ops), 0);
+
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
+						   current->mm, &up->notifier,
+						   addr + 1, addr + SZ_4K, &ctx),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
+						   current->mm, &up->notifier,
+						   addr + SZ_4K, addr, &ctx),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
+						   current->mm, &up->notifier,
+						   addr, addr + SZ_128K, &ctx),
+			-EINVAL);
+	KUNIT_EXPECT_NULL(test, up->pages.dma_addr);
+	/* npages == 0 is a no-op. */
+	drm_gpusvm_unmap_pages(&up->gpusvm, &up->pages, 0, &ctx);
+	drm_gpusvm_free_pages(&up->gpusvm, &up->pages, 0);
+
+	mmu_interval_notifier_remove(&up->notifier);
+	drm_gpusvm_fini(&up->gpusvm);
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- Allocation failures ------------------------------------------------- */
+
+static void gpusvm_range_alloc_failure(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+
+	fill_user(test, addr, SZ_64K, 30);
+	gpu->fail_range_alloc = true;
+	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&gpu->gpusvm, addr,
+							addr + SZ_64K));
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 30);
+	test_gpu_expect_clean(gpu);
+}
+
+static void gpusvm_notifier_alloc_failure(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+
+	fill_user(test, addr, SZ_64K, 31);
+	test_gpu_fail_notifier_alloc = true;
+	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOMEM);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&gpu->gpusvm, addr,
+							  addr + SZ_64K));
+	expect_gpu_reads(test, gpu, addr, SZ_64K, 31);
+	test_gpu_expect_clean(gpu);
+}
+
+/* --- Races --------------------------------------------------------------- */
+
+#define RACE_ITERATIONS		200
+#define RACE_MIN_READS		50
+
+struct race {
+	struct test_gpu *gpu;
+	unsigned long addr;
+	atomic_t generation;	/* last value the CPU finished writing */
+	bool stop;
+	unsigned long verified;
+	unsigned long bad;
+	int err;
+};
+
+/*
+ * The GPU side: read the whole page and check that every word holds one
+ * value the CPU wrote (or zero, for a page freshly mapped), not older than
+ * what was published before the read.
+ */
+static int race_gpu_reader(void *data)
+{
+	struct race *race = data;
+	u64 *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	int before, i, err;
+
+	if (!buf)
+		return -ENOMEM;
+
+	while (!READ_ONCE(race->stop)) {
+		before = atomic_read(&race->generation);
+		err = test_gpu_read(race->gpu, race->addr, buf, PAGE_SIZE);
+		if (err == -ENOENT || err == -EFAULT || err == -EAGAIN) {
+			cond_resched();
+			continue;	/* caught between munmap and mmap */
+		}
+		if (err) {
+			race->err = err;
+			break;
+		}
+		for (i = 0; i < PAGE_SIZE / sizeof(u64); i++)
+			if (buf[i] && (buf[i] < before || buf[i] != buf[0]))
+				break;
+		if (i < PAGE_SIZE / sizeof(u64))
+			race->bad++;
+		else if (buf[0] >= before)
+			race->verified++;
+		cond_resched();
+	}
+	kfree(buf);
+	while (!kthread_should_stop())
+		schedule_timeout_uninterruptible(1);
+	return 0;
+}
+
+static void race_cpu_write(struct kunit *test, struct race *race, u64 gen)
+{
+	u64 *buf = kmalloc_array(PAGE_SIZE / sizeof(u64), sizeof(u64),
+				 GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < PAGE_SIZE / sizeof(u64); i++)
+		buf[i] = gen;
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)race->addr, buf,
+					   PAGE_SIZE), 0);
+	kfree(buf);
+	atomic_set(&race->generation, gen);
+}
+
+static void gpusvm_race_fault_vs_unmap(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	struct task_struct *reader;
+	struct race *race;
+	unsigned long addr;
+	int i, reads_before;
+
+	race = kunit_kzalloc(test, sizeof(*race), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, race);
+	addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	race->gpu = gpu;
+	race->addr = addr;
+	race_cpu_write(test, race, 1);
+
+	reader = kthread_run(race_gpu_reader, race, "gpusvm-race-reader");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, reader);
+
+	for (i = 2; i < RACE_ITERATIONS; i++) {
+		reads_before = race->verified;
+		switch (i % 3) {
+		case 0:
+			/* Unmap and map again: a new, empty page. */
+			vm_munmap(addr, SZ_64K);
+			KUNIT_EXPECT_EQ(test, vm_mmap(NULL, addr, SZ_64K,
+						      PROT_READ | PROT_WRITE,
+						      MAP_PRIVATE | MAP_ANONYMOUS |
+						      MAP_FIXED, 0), addr);
+			break;
+		case 1:
+			KUNIT_EXPECT_EQ(test, do_madvise(current->mm, addr,
+							 SZ_64K, MADV_DONTNEED),
+					0);
+			break;
+		default:
+			break;
+		}
+		race_cpu_write(test, race, i);
+		/* Give the GPU side a chance to see this generation. */
+		for (int wait = 0; wait < 100 && READ_ONCE(race->verified) == reads_before; wait++)
+			usleep_range(100, 200);
+	}
+
+	WRITE_ONCE(race->stop, true);
+	kthread_stop(reader);
+	vm_munmap(addr, SZ_64K);
+
+	KUNIT_EXPECT_EQ(test, race->err, 0);
+	KUNIT_EXPECT_EQ(test, race->bad, 0);
+	KUNIT_EXPECT_GE(test, race->verified, RACE_MIN_READS);
+	kunit_info(test, "%lu verified GPU reads over %d CPU changes\n",
+		   race->verified, RACE_ITERATIONS);
+	test_gpu_expect_clean(gpu);
+}
+
+static struct kunit_case drm_gpusvm_pages_cases[] = {
+	KUNIT_CASE(gpusvm_anon_untouched_reads_zero),
+	KUNIT_CASE(gpusvm_anon_zero_page_read_only),
+	KUNIT_CASE(gpusvm_anon_reads_cpu_writes),
+	KUNIT_CASE(gpusvm_anon_gpu_write_seen_by_cpu),
+	KUNIT_CASE(gpusvm_read_only_vma_read_works),
+	KUNIT_CASE(gpusvm_read_only_vma_write_eperm),
+	KUNIT_CASE(gpusvm_prot_none_eperm),
+	KUNIT_CASE(gpusvm_pfnmap_eopnotsupp),
+	KUNIT_CASE(gpusvm_shmem_shared),
+	KUNIT_CASE(gpusvm_shmem_private),
+	KUNIT_CASE(gpusvm_thp_maps_one_2m_entry),
+	KUNIT_CASE(gpusvm_thp_small_range_maps_own_pages),
+	KUNIT_CASE(gpusvm_thp_misaligned_range_maps_own_pages),
+	KUNIT_CASE(gpusvm_userptr_pages_only_instance),
+	{}
+};
+
+static struct kunit_suite drm_gpusvm_pages_suite = {
+	.name = "drm_gpusvm_pages",
+	.test_cases = drm_gpusvm_pages_cases,
+};
+
+static struct kunit_case drm_gpusvm_range_cases[] = {
+	KUNIT_CASE(gpusvm_chunk_2m_when_vma_allows),
+	KUNIT_CASE(gpusvm_chunk_shrinks_to_vma_end),
+	KUNIT_CASE(gpusvm_chunk_shrinks_to_vma_start),
+	KUNIT_CASE(gpusvm_chunk_shrinks_for_neighbour_range),
+	KUNIT_CASE(gpusvm_chunk_shrinks_to_gpuva_window),
+	KUNIT_CASE(gpusvm_chunk_shrinks_to_mirrored_window),
+	KUNIT_CASE(gpusvm_chunk_shrinks_to_notifier_window),
+	KUNIT_CASE(gpusvm_chunk_check_pages_threshold),
+	KUNIT_CASE(gpusvm_bad_fault_addresses),
+	KUNIT_CASE(gpusvm_no_vma_enoent),
+	KUNIT_CASE(gpusvm_find_vma_start),
+	KUNIT_CASE(gpusvm_exited_mm_efault),
+	KUNIT_CASE(gpusvm_get_pages_bad_span),
+	KUNIT_CASE(gpusvm_range_alloc_failure),
+	KUNIT_CASE(gpusvm_notifier_alloc_failure),
+	{}
+};
+
+static struct kunit_suite drm_gpusvm_range_suite = {
+	.name = "drm_gpusvm_range",
+	.test_cases = drm_gpusvm_range_cases,
+};
+
+static struct kunit_case drm_gpusvm_invalidate_cases[] = {
+	KUNIT_CASE(gpusvm_munmap_whole_range),
+	KUNIT_CASE(gpusvm_munmap_part_sets_partial_unmap),
+	KUNIT_CASE(gpusvm_madvise_dontneed_refaults_fresh),
+	KUNIT_CASE(gpusvm_madvise_dontneed_part_of_range),
+	KUNIT_CASE(gpusvm_gc_empties_notifiers),
+	KUNIT_CASE(gpusvm_remap_gives_new_data),
+	KUNIT_CASE(gpusvm_fini_with_live_ranges),
+	KUNIT_CASE(gpusvm_range_ref_outlives_removal),
+	KUNIT_CASE_SLOW(gpusvm_race_fault_vs_unmap),
+	{}
+};
+
+static struct kunit_suite drm_gpusvm_invalidate_suite = {
+	.name = "drm_gpusvm_invalidate",
+	.test_cases = drm_gpusvm_invalidate_cases,
+};
+
+kunit_test_suites(&drm_gpusvm_init_suite, &drm_gpusvm_pages_suite,
+		  &drm_gpusvm_range_suite, &drm_gpusvm_invalidate_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the GPU SVM helpers");
 MODULE_LICENSE("GPL");

@@ -454,8 +454,9 @@ void test_gpu_fini(struct test_gpu *gpu)
  * test_gpu_expect_clean() - Tear down and expect nothing leaked
  * @gpu: The test GPU, the only one alive.
  *
- * Every range and notifier freed, no range freed with DMA mappings, and the
- * mm references back to what they were before the GPU existed.
+ * Every range and notifier freed, no range freed with DMA mappings, and
+ * mm_users back to what it was before the GPU existed. (mm_count is not
+ * checked: lazy TLB switches of other kthreads borrow it at any time.)
  */
 void test_gpu_expect_clean(struct test_gpu *gpu)
 {
@@ -466,7 +467,6 @@ void test_gpu_expect_clean(struct test_gpu *gpu)
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->leaked_dma), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->mm->mm_users), gpu->mm_users);
-	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->mm->mm_count), gpu->mm_count);
 }
 
 static void test_gpu_release(void *data)
@@ -562,7 +562,6 @@ struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
 	gpu->gpuva_start = mm_start;
 	gpu->gpuva_end = mm_start + mm_range;
 	gpu->mm_users = atomic_read(&gpu->mm->mm_users);
-	gpu->mm_count = atomic_read(&gpu->mm->mm_count);
 
 	err = drm_gpusvm_init(&gpu->gpusvm, "test-gpu", gpu->drm, gpu->mm,
 			      mm_start, mm_range, notifier_size, &test_gpu_ops,

@@ -64,8 +64,6 @@ struct test_gpu {
 
 	/** @mm_users: mm_users of the mm when the GPU was created. */
 	int mm_users;
-	/** @mm_count: mm_count of the mm when the GPU was created. */
-	int mm_count;
 	/** @fini_done: drm_gpusvm_fini() has run. */
 	bool fini_done;
 };
