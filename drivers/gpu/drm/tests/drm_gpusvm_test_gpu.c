@@ -416,7 +416,7 @@ unsigned long test_gpu_dma_entries(struct test_gpu *gpu)
 {
 	struct drm_gpusvm_notifier *notifier;
 	struct drm_gpusvm_range *range;
-	unsigned long count = 0, npages, i;
+	unsigned long count = 0, npages, i, j;
 
 	mutex_lock(&gpu->lock);
 	drm_gpusvm_notifier_lock(&gpu->gpusvm);
@@ -425,8 +425,8 @@ unsigned long test_gpu_dma_entries(struct test_gpu *gpu)
 			if (!range->pages.flags.has_dma_mapping)
 				continue;
 			npages = drm_gpusvm_range_size(range) >> PAGE_SHIFT;
-			for (i = 0; i < npages; count++)
-				i += 1UL << range->pages.dma_addr[count].order;
+			for (i = 0, j = 0; i < npages; j++, count++)
+				i += 1UL << range->pages.dma_addr[j].order;
 		}
 	}
 	drm_gpusvm_notifier_unlock(&gpu->gpusvm);
