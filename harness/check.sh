@@ -40,14 +40,33 @@ make_tree() {
 	make -C "$TREE" ARCH=x86_64 O="$1" -j"$JOBS" "${@:2}"
 }
 
-# check_config NAME KCONFIG... : configure, prepare, build our objects.
+# config_has DIR OPTION: the .config has what a scripts/config option asked.
+config_has() {
+	case $2 in
+	-e*) grep -q "^CONFIG_${2#-e }=y" "$1/.config" ;;
+	-m*) grep -q "^CONFIG_${2#-m }=m" "$1/.config" ;;
+	-d*) ! grep -q "^CONFIG_${2#-d }=[ym]" "$1/.config" ;;
+	esac
+}
+
+# check_config NAME [SCRIPTS_CONFIG_OPTION...]: the fast configuration changed
+# by scripts/config options ("-e SYM", "-m SYM", "-d SYM"), prepared, and our
+# objects built with W=1 and sparse.
 check_config() {
-	local name=$1 dir=$VDIR/check-$1 objs=() o
+	local name=$1 dir=$VDIR/check-$1 objs=() o opt
 	shift
 	(cd "$TREE" && python3 tools/testing/kunit/kunit.py config --arch=x86_64 \
-		--build_dir="$dir" --kunitconfig="$HARNESS/kunitconfig/fast" \
-		"${@/#/--kconfig_add=}") > "$OUT/check/config-$name.log" 2>&1 || {
+		--build_dir="$dir" --kunitconfig="$HARNESS/kunitconfig/fast") \
+		> "$OUT/check/config-$name.log" 2>&1 || {
 		cat "$OUT/check/config-$name.log"; fail "$name: configuration failed"; return; }
+	for opt in "$@"; do
+		# shellcheck disable=SC2086 # "-e SYM" is two words on purpose
+		"$TREE/scripts/config" --file "$dir/.config" $opt
+	done
+	make_tree "$dir" -s olddefconfig >> "$OUT/check/config-$name.log" 2>&1
+	for opt in "$@"; do
+		config_has "$dir" "$opt" || { fail "$name: '$opt' did not take"; return; }
+	done
 	make_tree "$dir" -s prepare > "$OUT/check/prepare-$name.log" 2>&1 || {
 		tail -n 20 "$OUT/check/prepare-$name.log"; fail "$name: make prepare failed"; return; }
 	for o in "${objects[@]}"; do
@@ -65,7 +84,8 @@ check_config() {
 }
 
 check_config builtin
-check_config module CONFIG_COMPILE_TEST=y CONFIG_DRM_GPUSVM=m CONFIG_DRM_GPUSVM_KUNIT_TEST=n
+check_config module '-e MODULES' '-e COMPILE_TEST' '-d DRM_GPUSVM_KUNIT_TEST' \
+	'-m DRM_GPUSVM'
 # A module may only use exported symbols (or its own).
 symvers=$VDIR/build-fast/Module.symvers
 if [ ! -f "$symvers" ]; then
@@ -85,7 +105,7 @@ if [ -f "$symvers" ] && [ ${#CHECK_OBJS[@]} -gt 0 ]; then
 else
 	fail "module: no Module.symvers to check exports against"
 fi
-check_config nodp CONFIG_DEVICE_PRIVATE=n
+check_config nodp '-d DEVICE_PRIVATE'
 
 [ "$status" -eq 0 ] && log "check: clean"
 exit "$status"

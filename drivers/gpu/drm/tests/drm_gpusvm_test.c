@@ -139,35 +139,42 @@ static const unsigned long chunks_not_pow2[] = { SZ_2M, SZ_64K + SZ_4K, SZ_4K };
 static const unsigned long chunks_last_not_4k[] = { SZ_2M, SZ_64K };
 static const unsigned long chunks_last_8k[] = { SZ_2M, SZ_8K };
 
-#define FULL(...) { .full = true, .mm_start = 0, .mm_range = SZ_1G, \
-		    .notifier_size = SZ_512M, .ops = &test_ops, \
-		    .chunk_sizes = test_chunk_sizes, \
-		    .num_chunks = ARRAY_SIZE(test_chunk_sizes), __VA_ARGS__ }
+/* A full instance, every argument explicit; the row's name says which is bad. */
+#define FULL_N(desc_, start_, range_, nsize_, ops_, chunks_, nchunks_) \
+	{ .desc = desc_, .full = true, .mm_start = start_, .mm_range = range_, \
+	  .notifier_size = nsize_, .ops = ops_, .chunk_sizes = chunks_, \
+	  .num_chunks = nchunks_ }
+#define FULL(desc_, start_, range_, nsize_, ops_) \
+	FULL_N(desc_, start_, range_, nsize_, ops_, test_chunk_sizes, \
+	       ARRAY_SIZE(test_chunk_sizes))
+#define OPS	(&test_ops)
+#define TOP_1M	(ULONG_MAX - SZ_1M + 1)
 
 static const struct init_args invalid_init_args[] = {
-	FULL(.desc = "unaligned mm_start", .mm_start = SZ_4K + 1),
-	FULL(.desc = "unaligned mm_range", .mm_range = SZ_1G - 1),
-	FULL(.desc = "zero mm_range", .mm_range = 0),
-	FULL(.desc = "window wraps", .mm_start = ULONG_MAX - SZ_1M + 1,
-	     .mm_range = SZ_2M),
-	FULL(.desc = "window ends at 2^64", .mm_start = ULONG_MAX - SZ_1M + 1,
-	     .mm_range = SZ_1M),
-	FULL(.desc = "notifier_size not a power of two",
-	     .notifier_size = SZ_512M + SZ_2M),
-	FULL(.desc = "zero notifier_size", .notifier_size = 0),
-	FULL(.desc = "first chunk above notifier_size", .notifier_size = SZ_1M),
-	FULL(.desc = "chunks ascending", .chunk_sizes = chunks_ascending),
-	FULL(.desc = "chunks repeated", .chunk_sizes = chunks_repeated),
-	FULL(.desc = "chunk not a power of two", .chunk_sizes = chunks_not_pow2),
-	FULL(.desc = "last chunk 64K", .chunk_sizes = chunks_last_not_4k,
-	     .num_chunks = ARRAY_SIZE(chunks_last_not_4k)),
-	FULL(.desc = "last chunk 8K", .chunk_sizes = chunks_last_8k,
-	     .num_chunks = ARRAY_SIZE(chunks_last_8k)),
-	FULL(.desc = "no chunk sizes", .chunk_sizes = NULL, .num_chunks = 0),
-	FULL(.desc = "zero chunks", .num_chunks = 0),
-	FULL(.desc = "negative chunks", .num_chunks = -1),
-	FULL(.desc = "no ops", .ops = NULL),
-	FULL(.desc = "no invalidate op", .ops = &test_ops_no_invalidate),
+	FULL("unaligned mm_start", SZ_4K + 1, SZ_1G, SZ_512M, OPS),
+	FULL("unaligned mm_range", 0, SZ_1G - 1, SZ_512M, OPS),
+	FULL("zero mm_range", 0, 0, SZ_512M, OPS),
+	FULL("window wraps", TOP_1M, SZ_2M, SZ_512M, OPS),
+	FULL("window ends at 2^64", TOP_1M, SZ_1M, SZ_512M, OPS),
+	FULL("notifier_size not a power of two", 0, SZ_1G, SZ_512M + SZ_2M,
+	     OPS),
+	FULL("zero notifier_size", 0, SZ_1G, 0, OPS),
+	FULL("first chunk above notifier_size", 0, SZ_1G, SZ_1M, OPS),
+	FULL_N("chunks ascending", 0, SZ_1G, SZ_512M, OPS, chunks_ascending,
+	       ARRAY_SIZE(chunks_ascending)),
+	FULL_N("chunks repeated", 0, SZ_1G, SZ_512M, OPS, chunks_repeated,
+	       ARRAY_SIZE(chunks_repeated)),
+	FULL_N("chunk not a power of two", 0, SZ_1G, SZ_512M, OPS,
+	       chunks_not_pow2, ARRAY_SIZE(chunks_not_pow2)),
+	FULL_N("last chunk 64K", 0, SZ_1G, SZ_512M, OPS, chunks_last_not_4k,
+	       ARRAY_SIZE(chunks_last_not_4k)),
+	FULL_N("last chunk 8K", 0, SZ_1G, SZ_512M, OPS, chunks_last_8k,
+	       ARRAY_SIZE(chunks_last_8k)),
+	FULL_N("no chunk sizes", 0, SZ_1G, SZ_512M, OPS, NULL, 0),
+	FULL_N("zero chunks", 0, SZ_1G, SZ_512M, OPS, test_chunk_sizes, 0),
+	FULL_N("negative chunks", 0, SZ_1G, SZ_512M, OPS, test_chunk_sizes, -1),
+	FULL("no ops", 0, SZ_1G, SZ_512M, NULL),
+	FULL("no invalidate op", 0, SZ_1G, SZ_512M, &test_ops_no_invalidate),
 	{ .desc = "pages-only with mm_start", .mm_start = SZ_4K },
 	{ .desc = "pages-only with mm_range", .mm_range = SZ_4K },
 	{ .desc = "pages-only with notifier_size", .notifier_size = SZ_512M },
@@ -215,7 +222,6 @@ static struct kunit_suite drm_gpusvm_init_suite = {
 	.test_cases = drm_gpusvm_init_cases,
 };
 
-
 /* A 2M-aligned anonymous span of @len inside a fresh mapping of @len + 2M. */
 static unsigned long test_mmap_aligned(struct kunit *test, unsigned long len,
 				       unsigned long prot)
@@ -223,6 +229,12 @@ static unsigned long test_mmap_aligned(struct kunit *test, unsigned long len,
 	unsigned long addr = test_mmap(test, len + SZ_2M, prot, MAP_PRIVATE);
 
 	return ALIGN(addr, SZ_2M);
+}
+
+/* The byte fill_user(@seed) writes at offset @i. */
+static u8 pattern(u8 seed, unsigned long i)
+{
+	return seed + i * 7;
 }
 
 static void fill_user(struct kunit *test, unsigned long addr, size_t len,
@@ -233,7 +245,7 @@ static void fill_user(struct kunit *test, unsigned long addr, size_t len,
 
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	for (i = 0; i < len; i++)
-		buf[i] = seed + i * 7;
+		buf[i] = pattern(seed, i);
 	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, buf, len), 0);
 	kunit_kfree(test, buf);
 }
@@ -248,7 +260,7 @@ static void expect_gpu_reads(struct kunit *test, struct test_gpu *gpu,
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	KUNIT_ASSERT_EQ(test, test_gpu_read(gpu, addr, buf, len), 0);
 	for (i = 0; i < len; i++)
-		if (buf[i] != (u8)(seed + i * 7))
+		if (buf[i] != pattern(seed, i))
 			break;
 	KUNIT_EXPECT_EQ_MSG(test, i, len, "GPU read differs at %#lx",
 			    addr + i);
@@ -474,7 +486,7 @@ static void gpusvm_thp_small_range_maps_own_pages(struct kunit *test)
 	unsigned long addr = test_thp(test, 6);
 	struct drm_gpusvm_range *range;
 
-	expect_gpu_reads(test, gpu, addr + SZ_1M, SZ_4K, 6 + (SZ_1M * 7) % 256);
+	expect_gpu_reads(test, gpu, addr + SZ_1M, SZ_4K, pattern(6, SZ_1M));
 	range = test_gpu_range_at(gpu, addr + SZ_1M);
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(range), addr + SZ_1M);
@@ -497,7 +509,7 @@ static void gpusvm_thp_misaligned_range_maps_own_pages(struct kunit *test)
 	/* The GPU VA window cuts the THP: only its 4K-aligned part maps. */
 	gpu->gpuva_start = addr + SZ_4K;
 	gpu->gpuva_end = addr + SZ_4K * 3;
-	expect_gpu_reads(test, gpu, addr + SZ_4K, SZ_4K, 7 + (SZ_4K * 7) % 256);
+	expect_gpu_reads(test, gpu, addr + SZ_4K, SZ_4K, pattern(7, SZ_4K));
 	range = test_gpu_range_at(gpu, addr + SZ_4K);
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
@@ -694,7 +706,7 @@ static void gpusvm_munmap_part_sets_partial_unmap(struct kunit *test)
 	/* After collection, the surviving parts map again with their data. */
 	expect_gpu_reads(test, gpu, addr, SZ_64K, 8);
 	expect_gpu_reads(test, gpu, addr + SZ_1M + SZ_64K, SZ_4K,
-			 8 + ((SZ_1M + SZ_64K) * 7) % 256);
+			 pattern(8, SZ_1M + SZ_64K));
 	KUNIT_EXPECT_LT(test, range_size_at(gpu, addr), SZ_2M);
 	test_gpu_expect_clean(gpu);
 }
@@ -755,7 +767,7 @@ static void gpusvm_gc_empties_notifiers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
 	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&gpu->gpusvm, addr,
-							  addr + SZ_2M));
+							 addr + SZ_2M));
 	test_gpu_expect_clean(gpu);
 }
 
@@ -789,7 +801,7 @@ static void gpusvm_fini_with_live_ranges(struct kunit *test)
 	fill_user(test, addr, SZ_4M, 15);
 	expect_gpu_reads(test, gpu, addr, SZ_4K, 15);
 	expect_gpu_reads(test, gpu, addr + SZ_2M + SZ_64K, SZ_4K,
-			 15 + ((SZ_2M + SZ_64K) * 7) % 256);
+			 pattern(15, SZ_2M + SZ_64K));
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 2);
 	KUNIT_EXPECT_GT(test, test_gpu_dma_entries(gpu), 0);
 	test_gpu_expect_clean(gpu);
@@ -898,7 +910,7 @@ static void gpusvm_userptr_pages_only_instance(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, drm_gpusvm_pages_valid(&up->gpusvm, &up->pages));
 	byte = read_dma_byte(gpu->drm, &up->pages, SZ_32K + 5);
 	up_read(&up->gpusvm.notifier_lock);
-	KUNIT_EXPECT_EQ(test, byte, (u8)(20 + (SZ_32K + 5) * 7));
+	KUNIT_EXPECT_EQ(test, byte, pattern(20, SZ_32K + 5));
 
 	/* The same page is mapped by the full instance too: DMA-API clean. */
 	expect_gpu_reads(test, gpu, addr, SZ_64K, 20);
@@ -917,7 +929,7 @@ static void gpusvm_userptr_pages_only_instance(struct kunit *test)
 	down_read(&up->gpusvm.notifier_lock);
 	KUNIT_EXPECT_EQ(test, read_dma_byte(gpu->drm, &up->pages, 0), 0);
 	KUNIT_EXPECT_EQ(test, read_dma_byte(gpu->drm, &up->pages, SZ_8K),
-			(u8)(20 + SZ_8K * 7));
+			pattern(20, SZ_8K));
 	up_read(&up->gpusvm.notifier_lock);
 
 	mmu_interval_notifier_remove(&up->notifier);
@@ -1081,7 +1093,7 @@ static void gpusvm_notifier_alloc_failure(struct kunit *test)
 	test_gpu_fail_notifier_alloc = true;
 	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOMEM);
 	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&gpu->gpusvm, addr,
-							  addr + SZ_64K));
+							 addr + SZ_64K));
 	expect_gpu_reads(test, gpu, addr, SZ_64K, 31);
 	test_gpu_expect_clean(gpu);
 }
