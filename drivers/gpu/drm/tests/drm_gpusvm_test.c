@@ -1114,15 +1114,18 @@ struct race {
 };
 
 /*
- * The GPU side: read the whole page and check that every word holds one
- * value the CPU wrote (or zero, for a page freshly mapped), not older than
- * what was published before the read.
+ * The GPU side: read the whole page and check every word. The CPU writes
+ * generation g to every word of the page, then publishes g. A word may hold
+ * the last published generation or the one being written (the GPU and the
+ * CPU share the page, so a read during a write is torn), or zero while a
+ * remapped page is being filled; anything older than what was published
+ * before the read is stale data the GPU must never see.
  */
 static int race_gpu_reader(void *data)
 {
 	struct race *race = data;
 	u64 *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	int before, i, err;
+	int before, after, i, err;
 
 	if (!buf)
 		return -ENOMEM;
@@ -1130,6 +1133,7 @@ static int race_gpu_reader(void *data)
 	while (!READ_ONCE(race->stop)) {
 		before = atomic_read(&race->generation);
 		err = test_gpu_read(race->gpu, race->addr, buf, PAGE_SIZE);
+		after = atomic_read(&race->generation);
 		if (err == -ENOENT || err == -EFAULT || err == -EAGAIN) {
 			cond_resched();
 			continue;	/* caught between munmap and mmap */
@@ -1139,12 +1143,12 @@ static int race_gpu_reader(void *data)
 			break;
 		}
 		for (i = 0; i < PAGE_SIZE / sizeof(u64); i++)
-			if (buf[i] && (buf[i] < before || buf[i] != buf[0]))
+			if (buf[i] && (buf[i] < before || buf[i] > after + 1))
 				break;
 		if (i < PAGE_SIZE / sizeof(u64))
 			race->bad++;
-		else if (buf[0] >= before)
-			race->verified++;
+		else if (memchr_inv(buf, 0, PAGE_SIZE))
+			race->verified++;	/* held CPU data, all current */
 		cond_resched();
 	}
 	kfree(buf);
