@@ -4,6 +4,7 @@
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/fault-inject.h>
 #include <linux/hmm.h>
 #include <linux/hugetlb_inline.h>
 #include <linux/interval_tree.h>
@@ -515,6 +516,21 @@ static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
 }
 
 /*
+ * The helpers' own allocations can be made to fail, one at a time, with the
+ * task's fault-injection counter (fail-nth), so that every unwind path of a
+ * GPU fault can be exercised.
+ */
+static DECLARE_FAULT_ATTR(drm_gpusvm_fail_alloc);
+
+static void *drm_gpusvm_kvmalloc_array(size_t n, size_t size)
+{
+	if (should_fail(&drm_gpusvm_fail_alloc, n * size))
+		return NULL;
+
+	return kvmalloc_array(n, size, GFP_KERNEL);
+}
+
+/*
  * Whether every CPU page of [@start, @end) is present, without faulting any
  * in, so that a large range is only created over memory the CPU already
  * uses. Any failure, including running out of time, just means "no".
@@ -539,7 +555,7 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 
 	mmap_assert_locked(gpusvm->mm);
 
-	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
+	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
 	if (!pfns)
 		return false;
 	hmm_range.hmm_pfns = pfns;
@@ -1080,8 +1096,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 
 		/* Allocated outside the notifier lock: reclaim may need it. */
 		if (!pfns) {
-			pfns = kvmalloc_array(npages, sizeof(*pfns),
-					      GFP_KERNEL);
+			pfns = drm_gpusvm_kvmalloc_array(npages,
+							 sizeof(*pfns));
 			if (!pfns) {
 				err = -ENOMEM;
 				break;
@@ -1090,9 +1106,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		}
 		if (!svm_pages->dma_addr) {
 			svm_pages->dma_addr =
-				kvmalloc_array(npages,
-					       sizeof(*svm_pages->dma_addr),
-					       GFP_KERNEL);
+				drm_gpusvm_kvmalloc_array(npages,
+							  sizeof(*svm_pages->dma_addr));
 			if (!svm_pages->dma_addr) {
 				err = -ENOMEM;
 				break;

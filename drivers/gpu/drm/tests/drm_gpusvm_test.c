@@ -1098,6 +1098,57 @@ static void gpusvm_notifier_alloc_failure(struct kunit *test)
 	test_gpu_expect_clean(gpu);
 }
 
+/*
+ * Fail the helpers' own allocations of a GPU fault one at a time, through the
+ * task's fail-nth counter: each failure gives -ENOMEM (or, for the page check
+ * of chunk selection, a smaller chunk), leaves nothing mapped, and the next
+ * fault succeeds with the data intact.
+ */
+static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	unsigned int nth, failed = 0;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
+					 MADV_NOHUGEPAGE), 0);
+	fill_user(test, addr, SZ_64K, 40);
+	/* A 64K window whose pages are checked before the chunk is taken. */
+	gpu->ctx.check_pages_threshold = SZ_64K;
+	gpu->gpuva_start = addr;
+	gpu->gpuva_end = addr + SZ_64K;
+
+	for (nth = 1; nth < 16; nth++) {
+		current->fail_nth = nth;
+		err = test_gpu_fault(gpu, addr, false);
+		if (current->fail_nth) {
+			/* Fewer than @nth allocations: nothing failed. */
+			current->fail_nth = 0;
+			KUNIT_EXPECT_EQ(test, err, 0);
+			break;
+		}
+		failed++;
+		KUNIT_EXPECT_TRUE_MSG(test, !err || err == -ENOMEM,
+				      "allocation %u failed with %d", nth, err);
+		if (err) {
+			KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr));
+			KUNIT_EXPECT_EQ(test, test_gpu_dma_entries(gpu), 0);
+		}
+
+		/* The next fault works and the GPU sees the CPU's data. */
+		expect_gpu_reads(test, gpu, addr, SZ_64K, 40);
+
+		/* Start over without ranges: the next round takes the same path. */
+		test_gpu_remove_all_ranges(gpu);
+	}
+	KUNIT_EXPECT_GE(test, failed, 3);
+	test_gpu_expect_clean(gpu);
+}
+
 /* --- Races --------------------------------------------------------------- */
 
 #define RACE_ITERATIONS		200
@@ -1266,6 +1317,7 @@ static struct kunit_case drm_gpusvm_range_cases[] = {
 	KUNIT_CASE(gpusvm_get_pages_bad_span),
 	KUNIT_CASE(gpusvm_range_alloc_failure),
 	KUNIT_CASE(gpusvm_notifier_alloc_failure),
+	KUNIT_CASE(gpusvm_fault_survives_each_failed_allocation),
 	{}
 };
 

@@ -435,6 +435,31 @@ unsigned long test_gpu_dma_entries(struct test_gpu *gpu)
 }
 
 /**
+ * test_gpu_remove_all_ranges() - Unmap the GPU and remove every range
+ * @gpu: The test GPU.
+ *
+ * What a driver does when it drops a GPU VM's SVM mappings: zap the GPU page
+ * table first, so no PTE outlives the pages, then remove the ranges.
+ */
+void test_gpu_remove_all_ranges(struct test_gpu *gpu)
+{
+	struct drm_gpusvm_notifier *notifier, *next_notifier;
+	struct drm_gpusvm_range *range, *next;
+
+	mutex_lock(&gpu->lock);
+	down_write(&gpu->gpusvm.notifier_lock);
+	test_gpu_zap(gpu, 0, ULONG_MAX & PAGE_MASK);
+	up_write(&gpu->gpusvm.notifier_lock);
+
+	drm_gpusvm_for_each_notifier_safe(notifier, next_notifier,
+					  &gpu->gpusvm, 0, ULONG_MAX)
+		drm_gpusvm_for_each_range_safe(range, next, notifier, 0,
+					       ULONG_MAX)
+			drm_gpusvm_range_remove(&gpu->gpusvm, range);
+	mutex_unlock(&gpu->lock);
+}
+
+/**
  * test_gpu_fini() - Tear the GPU SVM instance down (idempotent)
  * @gpu: The test GPU.
  */

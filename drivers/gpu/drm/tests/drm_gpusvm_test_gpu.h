@@ -96,6 +96,7 @@ int test_gpu_write(struct test_gpu *gpu, unsigned long addr, const void *buf,
 		   size_t len);
 bool test_gpu_mapped(struct test_gpu *gpu, unsigned long addr);
 void test_gpu_garbage_collect(struct test_gpu *gpu);
+void test_gpu_remove_all_ranges(struct test_gpu *gpu);
 unsigned long test_gpu_dma_entries(struct test_gpu *gpu);
 struct drm_gpusvm_range *test_gpu_range_at(struct test_gpu *gpu,
 					   unsigned long addr);
