@@ -865,6 +865,25 @@ static const struct mmu_interval_notifier_ops test_userptr_ops = {
 	.invalidate = test_userptr_invalidate,
 };
 
+/* A pages-only instance and an interval notifier over [@addr, @addr + @size). */
+static struct test_userptr *test_userptr_create(struct kunit *test,
+						struct test_gpu *gpu,
+						unsigned long addr,
+						unsigned long size)
+{
+	struct test_userptr *up = kunit_kzalloc(test, sizeof(*up), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, up);
+	up->npages = size >> PAGE_SHIFT;
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&up->gpusvm, "userptr", gpu->drm,
+					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&up->notifier,
+							   current->mm, addr,
+							   size,
+							   &test_userptr_ops), 0);
+	return up;
+}
+
 static u8 read_dma_byte(struct drm_device *drm, struct drm_gpusvm_pages *pages,
 			unsigned long offset)
 {
@@ -892,15 +911,7 @@ static void gpusvm_userptr_pages_only_instance(struct kunit *test)
 	struct test_userptr *up;
 	u8 byte = 0;
 
-	up = kunit_kzalloc(test, sizeof(*up), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, up);
-	up->npages = SZ_64K >> PAGE_SHIFT;
-	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&up->gpusvm, "userptr", gpu->drm,
-					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
-	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&up->notifier,
-							   current->mm, addr,
-							   SZ_64K,
-							   &test_userptr_ops), 0);
+	up = test_userptr_create(test, gpu, addr, SZ_64K);
 
 	fill_user(test, addr, SZ_64K, 20);
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
@@ -1034,14 +1045,7 @@ static void gpusvm_get_pages_bad_span(struct kunit *test)
 	struct drm_gpusvm_ctx ctx = {};
 	struct test_userptr *up;
 
-	up = kunit_kzalloc(test, sizeof(*up), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, up);
-	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&up->gpusvm, "userptr", gpu->drm,
-					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
-	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&up->notifier,
-							   current->mm, addr,
-							   SZ_64K,
-							   &test_userptr_ops), 0);
+	up = test_userptr_create(test, gpu, addr, SZ_64K);
 
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
 						   current->mm, &up->notifier,
