@@ -18,6 +18,10 @@ mapfile -t ours < <(cd "$REPO" && git ls-files --cached --others --exclude-stand
 mapfile -t sources < <(printf '%s\n' "${ours[@]}" | grep -E '\.[ch]$')
 mapfile -t objects < <(printf '%s\n' "${ours[@]}" | grep -E '^drivers/.*\.c$' | sed 's/\.c$/.o/')
 
+# Built only with DEVICE_PRIVATE (see the Makefile hunks).
+devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/tests/drm_gpusvm_test_vram.o
+		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o)
+
 status=0
 fail() { echo "check: $*"; status=1; }
 
@@ -71,6 +75,7 @@ check_config() {
 		tail -n 20 "$OUT/check/prepare-$name.log"; fail "$name: make prepare failed"; return; }
 	for o in "${objects[@]}"; do
 		grep -q "^CONFIG_DRM_GPUSVM_KUNIT_TEST=y" "$dir/.config" || [[ $o != */tests/* ]] || continue
+		grep -q "^CONFIG_DEVICE_PRIVATE=y" "$dir/.config" || [[ " ${devmem_objects[*]} " != *" $o "* ]] || continue
 		objs+=("$o")
 	done
 	log "$name: W=1 C=2 ${objs[*]}"

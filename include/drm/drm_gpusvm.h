@@ -259,6 +259,30 @@ struct drm_gpusvm_ctx {
 };
 
 /**
+ * enum drm_gpusvm_scan_result - Where the pages of a range are
+ *
+ * Result of drm_gpusvm_scan_mm(); advisory, it may be stale by the time the
+ * caller acts on it.
+ *
+ * @DRM_GPUSVM_SCAN_UNPOPULATED: Some page is not present (or is a device page
+ *	of another owner, which the scan cannot see without faulting).
+ * @DRM_GPUSVM_SCAN_EQUAL: Every page is a device page of the given pagemap.
+ * @DRM_GPUSVM_SCAN_OTHER: Every page is a device page of one other pagemap.
+ * @DRM_GPUSVM_SCAN_SYSTEM: Every page is in system memory.
+ * @DRM_GPUSVM_SCAN_MIXED_DEVICE: Device pages of more than one pagemap, no
+ *	system page.
+ * @DRM_GPUSVM_SCAN_MIXED: System and device pages.
+ */
+enum drm_gpusvm_scan_result {
+	DRM_GPUSVM_SCAN_UNPOPULATED,
+	DRM_GPUSVM_SCAN_EQUAL,
+	DRM_GPUSVM_SCAN_OTHER,
+	DRM_GPUSVM_SCAN_SYSTEM,
+	DRM_GPUSVM_SCAN_MIXED_DEVICE,
+	DRM_GPUSVM_SCAN_MIXED,
+};
+
+/**
  * struct drm_gpusvm - One GPU VM mirroring one CPU address space
  *
  * The fields are set by drm_gpusvm_init() and read-only afterwards, except
@@ -343,6 +367,11 @@ bool drm_gpusvm_range_pages_valid(struct drm_gpusvm *gpusvm,
 				  struct drm_gpusvm_range *range);
 void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 				   const struct mmu_notifier_range *mmu_range);
+int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
+			   struct drm_gpusvm_range *range);
+enum drm_gpusvm_scan_result
+drm_gpusvm_scan_mm(struct drm_gpusvm_range *range, void *dev_private_owner,
+		   const struct drm_pagemap *pagemap);
 
 int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 			 struct drm_gpusvm_pages *svm_pages,

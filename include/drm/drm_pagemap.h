@@ -3,13 +3,18 @@
 #ifndef __DRM_PAGEMAP_H__
 #define __DRM_PAGEMAP_H__
 
+#include <linux/completion.h>
 #include <linux/dma-direction.h>
 #include <linux/kref.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 struct dev_pagemap;
+struct dev_pagemap_ops;
 struct device;
 struct drm_pagemap;
+struct drm_pagemap_devmem;
+struct drm_pagemap_record;
 struct mm_struct;
 struct page;
 
@@ -132,5 +137,148 @@ struct drm_pagemap {
 	 */
 	struct kref ref;
 };
+
+/**
+ * struct drm_pagemap_devmem_ops - Callbacks of a device memory allocation
+ *
+ * @populate_devmem_pfn, @copy_to_devmem and @copy_to_ram may sleep;
+ * @devmem_release may not.
+ */
+struct drm_pagemap_devmem_ops {
+	/**
+	 * @devmem_release: The allocation holds no device page any more and
+	 * the migrating caller's reference is gone.
+	 *
+	 * Called exactly once per drm_pagemap_migrate_to_devmem(), right after
+	 * &drm_pagemap_devmem.detached completed. May run in atomic context:
+	 * the last device page is often freed by zap_pte_range() under a
+	 * page-table lock. Defer sleeping work (e.g. to a worker).
+	 */
+	void (*devmem_release)(struct drm_pagemap_devmem *devmem);
+
+	/**
+	 * @populate_devmem_pfn: Fill @pfn with the @npages device pfns backing
+	 * the allocation, in allocation order.
+	 *
+	 * @npages is &drm_pagemap_devmem.size >> %PAGE_SHIFT. May be asked
+	 * again for the same allocation and must then return the same pfns.
+	 * The pfns must stay reserved for the allocation until
+	 * @devmem_release. The library initialises the pages. Returns 0 or a
+	 * negative error code.
+	 */
+	int (*populate_devmem_pfn)(struct drm_pagemap_devmem *devmem,
+				   unsigned long npages, unsigned long *pfn);
+
+	/**
+	 * @copy_to_devmem: Copy system pages into device pages.
+	 *
+	 * @pages[i] is the destination device page, @pagemap_addr[i] the DMA
+	 * address (for &drm_pagemap_devmem.dev, %DMA_TO_DEVICE) of its system
+	 * source page. Entries with a NULL page are holes to skip. Returns 0
+	 * or a negative error code, once the copy is complete and visible.
+	 */
+	int (*copy_to_devmem)(struct page **pages,
+			      struct drm_pagemap_addr *pagemap_addr,
+			      unsigned long npages);
+
+	/**
+	 * @copy_to_ram: Copy device pages into system pages.
+	 *
+	 * @pages[i] is the source device page, @pagemap_addr[i] the DMA
+	 * address (for &drm_pagemap_devmem.dev, %DMA_FROM_DEVICE) of its
+	 * system destination page. Entries with a NULL page are holes to skip.
+	 * Returns 0 or a negative error code, once the copy is complete.
+	 */
+	int (*copy_to_ram)(struct page **pages,
+			   struct drm_pagemap_addr *pagemap_addr,
+			   unsigned long npages);
+};
+
+/**
+ * struct drm_pagemap_devmem - One device memory allocation
+ *
+ * Embedded by the driver in its allocation (e.g. a buffer object) and set up
+ * with drm_pagemap_devmem_init(). Every device page migrated into it carries
+ * a reference to the allocation's record, so the allocation is tracked
+ * physically, by its pages, and never by virtual address.
+ */
+struct drm_pagemap_devmem {
+	/** @dev: Device that DMA-maps system pages for the copies. */
+	struct device *dev;
+	/** @mm: The mm the allocation was made for (no reference held). */
+	struct mm_struct *mm;
+	/** @ops: Callbacks of the allocation. */
+	const struct drm_pagemap_devmem_ops *ops;
+	/** @dpagemap: The device memory region the allocation lives in. */
+	struct drm_pagemap *dpagemap;
+	/** @size: Size of the allocation in bytes (page aligned). */
+	size_t size;
+	/**
+	 * @detached: Completed right before &drm_pagemap_devmem_ops.devmem_release
+	 * is called.
+	 */
+	struct completion detached;
+	/**
+	 * @timeslice_expiration: Jiffies until which a CPU fault does not
+	 * move the pages back to system memory.
+	 */
+	unsigned long timeslice_expiration;
+	/**
+	 * @lock: Protects @record against the allocation's release (private
+	 * to drm_pagemap).
+	 */
+	spinlock_t lock;
+	/**
+	 * @record: The per-allocation record its device pages point to while
+	 * it lives (private to drm_pagemap).
+	 */
+	struct drm_pagemap_record *record;
+};
+
+int drm_pagemap_init(struct drm_pagemap *dpagemap, struct dev_pagemap *pagemap,
+		     struct device *dev, const struct drm_pagemap_ops *ops);
+void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
+			     struct device *dev, struct mm_struct *mm,
+			     const struct drm_pagemap_devmem_ops *ops,
+			     struct drm_pagemap *dpagemap, size_t size);
+int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
+				  struct mm_struct *mm,
+				  unsigned long start, unsigned long end,
+				  unsigned long timeslice_ms,
+				  void *pgmap_owner);
+int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem);
+const struct dev_pagemap_ops *drm_pagemap_pagemap_ops_get(void);
+int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
+			    unsigned long start, unsigned long end,
+			    struct mm_struct *mm, unsigned long timeslice_ms);
+
+#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+
+struct drm_pagemap *drm_pagemap_get(struct drm_pagemap *dpagemap);
+void drm_pagemap_put(struct drm_pagemap *dpagemap);
+struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page);
+
+#else
+
+/*
+ * Without device-private memory no device page can exist: the GPU SVM core
+ * calls these only for device pages, and they compile away.
+ */
+static inline struct drm_pagemap *drm_pagemap_get(struct drm_pagemap *dpagemap)
+{
+	return dpagemap;
+}
+
+static inline void drm_pagemap_put(struct drm_pagemap *dpagemap)
+{
+}
+
+static inline struct drm_pagemap *
+drm_pagemap_page_to_dpagemap(struct page *page)
+{
+	return NULL;
+}
+
+#endif /* IS_ENABLED(CONFIG_DEVICE_PRIVATE) */
 
 #endif /* __DRM_PAGEMAP_H__ */

@@ -282,16 +282,6 @@ static unsigned long drm_gpusvm_npages(unsigned long start, unsigned long end)
 	return (end - start) >> PAGE_SHIFT;
 }
 
-/*
- * Device pages are tracked by their pagemap, not by the GPU SVM instance. The
- * lookup from a page to its &struct drm_pagemap belongs to drm_pagemap; until
- * it exists no device page can be mapped.
- */
-static struct drm_pagemap *drm_gpusvm_page_to_dpagemap(struct page *page)
-{
-	return NULL;
-}
-
 /**
  * drm_gpusvm_notifier_find() - Find the first notifier overlapping a span
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -857,6 +847,8 @@ static void __drm_gpusvm_unmap_pages(struct drm_gpusvm *gpusvm,
 	flags.has_devmem_pages = false;
 	/* Pairs with READ_ONCE() of opportunistic lockless checks. */
 	WRITE_ONCE(svm_pages->flags.__flags, flags.__flags);
+	/* May be the last reference: drm_pagemap_ops.destroy cannot sleep. */
+	drm_pagemap_put(svm_pages->dpagemap);
 	svm_pages->dpagemap = NULL;
 }
 
@@ -884,17 +876,23 @@ static unsigned int drm_gpusvm_hmm_pfn_to_order(unsigned long hmm_pfn,
  * DMA-map the pages hmm_range_fault() returned. Runs under the notifier lock
  * with no invalidation since: the pages cannot be freed while it runs. A
  * mapping that is still in place (made read-only, now wanted writable) is
- * replaced. On error nothing stays mapped.
+ * replaced. Device pages are those of ctx->device_private_page_owner (any
+ * other device page was faulted back to system memory); they must all be of
+ * one pagemap, and only mix with system pages if ctx->allow_mixed. The mapping
+ * holds a reference on that pagemap. On error nothing stays mapped.
  */
 static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 				struct drm_gpusvm_pages *svm_pages,
 				const unsigned long *pfns, unsigned long npages,
-				enum dma_data_direction dir)
+				const struct drm_gpusvm_ctx *ctx)
 {
+	enum dma_data_direction dir = ctx->read_only ? DMA_TO_DEVICE :
+						       DMA_BIDIRECTIONAL;
 	struct drm_pagemap_addr *dma_addr = svm_pages->dma_addr;
 	struct drm_gpusvm_pages_flags flags;
 	struct device *dev = gpusvm->drm->dev;
 	struct drm_pagemap *dpagemap = NULL;
+	bool has_system_pages = false;
 	unsigned int order;
 	unsigned long i, j;
 	int err;
@@ -914,13 +912,13 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 		page = hmm_pfn_to_page(pfns[i]);
 		order = drm_gpusvm_hmm_pfn_to_order(pfns[i], i, npages);
 
-		if (is_device_private_page(page) ||
-		    is_device_coherent_page(page)) {
+		if (is_device_private_page(page)) {
 			struct drm_pagemap *owner =
-				drm_gpusvm_page_to_dpagemap(page);
+				drm_pagemap_page_to_dpagemap(page);
 
-			/* One pagemap per span, and no system page before. */
-			if (!owner || (j && owner != dpagemap)) {
+			/* Never two pagemaps, nor a foreign device page. */
+			if (!owner || (dpagemap && owner != dpagemap) ||
+			    (has_system_pages && !ctx->allow_mixed)) {
 				err = -EOPNOTSUPP;
 				goto err_unmap;
 			}
@@ -934,11 +932,17 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 				goto err_unmap;
 			}
 		} else {
-			/* No device page before, and no other ZONE_DEVICE. */
-			if (dpagemap || is_zone_device_page(page)) {
+			if (ctx->devmem_only) {
+				err = -EFAULT;
+				goto err_unmap;
+			}
+			/* No other kind of ZONE_DEVICE memory. */
+			if ((dpagemap && !ctx->allow_mixed) ||
+			    is_zone_device_page(page)) {
 				err = -EOPNOTSUPP;
 				goto err_unmap;
 			}
+			has_system_pages = true;
 
 			err = drm_gpusvm_dma_map(dev, page, order, dir,
 						 &dma_addr[j]);
@@ -950,7 +954,8 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 	flags.__flags = svm_pages->flags.__flags;
 	flags.has_dma_mapping = true;
 	flags.has_devmem_pages = !!dpagemap;
-	svm_pages->dpagemap = dpagemap;
+	/* The pages stay mapped in the CPU, so their pagemap is still alive. */
+	svm_pages->dpagemap = drm_pagemap_get(dpagemap);
 	/* Pairs with READ_ONCE() of opportunistic lockless checks. */
 	WRITE_ONCE(svm_pages->flags.__flags, flags.__flags);
 
@@ -987,7 +992,11 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_pages_valid);
 /*
  * Whether the current mapping of @svm_pages serves @ctx, so that get_pages can
  * skip the fault. A read-only mapping does not serve a write: the CPU page may
- * be the shared zero page. Records @seq as the mapping's sequence number.
+ * be the shared zero page. A mapping of device pages is always collected
+ * again (cheap, nothing migrates): whether it serves @ctx depends on the
+ * owner, &drm_gpusvm_ctx.allow_mixed and &drm_gpusvm_ctx.devmem_only, and a
+ * system-only mapping never serves &drm_gpusvm_ctx.devmem_only. Records @seq
+ * as the mapping's sequence number.
  */
 static bool drm_gpusvm_pages_current(struct drm_gpusvm *gpusvm,
 				     struct drm_gpusvm_pages *svm_pages,
@@ -999,7 +1008,7 @@ static bool drm_gpusvm_pages_current(struct drm_gpusvm *gpusvm,
 	};
 	bool current_pages;
 
-	if (!flags.has_dma_mapping)
+	if (!flags.has_dma_mapping || flags.has_devmem_pages || ctx->devmem_only)
 		return false;
 
 	down_read(&gpusvm->notifier_lock);
@@ -1059,8 +1068,6 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	unsigned long timeout = jiffies +
 		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
-	enum dma_data_direction dir = ctx->read_only ? DMA_TO_DEVICE :
-						       DMA_BIDIRECTIONAL;
 	struct hmm_range hmm_range = {
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (ctx->read_only ? 0 : HMM_PFN_REQ_WRITE),
@@ -1132,7 +1139,7 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 				err = -EBUSY;
 			else
 				err = drm_gpusvm_map_pages(gpusvm, svm_pages,
-							   pfns, npages, dir);
+							   pfns, npages, ctx);
 			if (!err)
 				svm_pages->notifier_seq = hmm_range.notifier_seq;
 			up_read(&gpusvm->notifier_lock);
@@ -1316,6 +1323,169 @@ void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 	WRITE_ONCE(range->pages.flags.__flags, pages_flags.__flags);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_set_unmapped);
+
+/*
+ * Run hmm_range_fault() over the span of @range until no invalidation races
+ * with it or the time bound passes. @hmm_range carries the flags and owner.
+ */
+static int drm_gpusvm_range_hmm_fault(struct drm_gpusvm_range *range,
+				      struct hmm_range *hmm_range)
+{
+	unsigned long timeout = jiffies +
+		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct mm_struct *mm = range->gpusvm->mm;
+	int err;
+
+	if (!mm || !mmget_not_zero(mm))
+		return -EFAULT;
+
+	do {
+		hmm_range->notifier_seq =
+			mmu_interval_read_begin(hmm_range->notifier);
+		mmap_read_lock(mm);
+		err = hmm_range_fault(hmm_range);
+		mmap_read_unlock(mm);
+	} while (err == -EBUSY && !time_after(jiffies, timeout));
+
+	mmput(mm);
+	return err;
+}
+
+/**
+ * drm_gpusvm_range_evict() - Bring every page of a range to system memory
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @range: Pointer to the GPU SVM range.
+ *
+ * Faults the range's span in for read with no device-private owner, so that
+ * the CPU fault handler of every device page (&dev_pagemap_ops.migrate_to_ram)
+ * moves it back; unpopulated pages are faulted in as well. Invalidations that
+ * race with it are retried until the time bound (%HMM_RANGE_DEFAULT_TIMEOUT)
+ * passes. A device page whose allocation's timeslice has not passed yet is
+ * faulted again and again inside hmm_range_fault() until it has, so the call
+ * lasts at least that long. The range must stay in its notifier for the
+ * call.
+ *
+ * Context: Process context, no mmap lock and no notifier lock held; the
+ * driver lock is not required; may sleep.
+ * Returns: 0 when every page is in system memory; -EFAULT if the range was
+ * removed, the mm has exited, there is no usable VMA or moving a page failed;
+ * -EBUSY if the time bound passed; -ENOMEM on allocation failure.
+ */
+int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
+			   struct drm_gpusvm_range *range)
+{
+	unsigned long npages = drm_gpusvm_npages(drm_gpusvm_range_start(range),
+						 drm_gpusvm_range_end(range));
+	struct hmm_range hmm_range = {
+		.default_flags = HMM_PFN_REQ_FAULT,
+		.start = drm_gpusvm_range_start(range),
+		.end = drm_gpusvm_range_end(range),
+		.dev_private_owner = NULL,
+	};
+	unsigned long *pfns;
+	unsigned long i;
+	int err;
+
+	if (RB_EMPTY_NODE(&range->itree.rb))
+		return -EFAULT;
+	hmm_range.notifier = &range->notifier->notifier;
+
+	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
+	if (!pfns)
+		return -ENOMEM;
+	hmm_range.hmm_pfns = pfns;
+
+	err = drm_gpusvm_range_hmm_fault(range, &hmm_range);
+
+	/* Owners are never NULL, so no device page can be reported. */
+	for (i = 0; !err && i < npages; i++) {
+		if (WARN_ON_ONCE(is_zone_device_page(hmm_pfn_to_page(pfns[i]))))
+			err = -EBUSY;
+	}
+
+	kvfree(pfns);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_evict);
+
+/**
+ * drm_gpusvm_scan_mm() - Find out where the pages of a range are
+ * @range: Pointer to the GPU SVM range.
+ * @dev_private_owner: Device-private owner whose device pages are seen as
+ *	such; device pages of other owners look unpopulated.
+ * @pagemap: The pagemap to compare device pages with (may be NULL).
+ *
+ * An advisory scan with hmm_range_fault() that faults nothing in, so that a
+ * driver can skip a migration that would change nothing.
+ *
+ * Context: Process context, no mmap lock and no notifier lock held; may sleep.
+ * Returns: The &enum drm_gpusvm_scan_result of the range;
+ * %DRM_GPUSVM_SCAN_UNPOPULATED also when the scan itself failed (range
+ * removed, mm exited, allocation failure, time bound).
+ */
+enum drm_gpusvm_scan_result
+drm_gpusvm_scan_mm(struct drm_gpusvm_range *range, void *dev_private_owner,
+		   const struct drm_pagemap *pagemap)
+{
+	unsigned long npages = drm_gpusvm_npages(drm_gpusvm_range_start(range),
+						 drm_gpusvm_range_end(range));
+	struct hmm_range hmm_range = {
+		.start = drm_gpusvm_range_start(range),
+		.end = drm_gpusvm_range_end(range),
+		.dev_private_owner = dev_private_owner,
+	};
+	enum drm_gpusvm_scan_result result = DRM_GPUSVM_SCAN_UNPOPULATED;
+	struct dev_pagemap *first = NULL;
+	bool system = false, device = false, mixed_device = false;
+	unsigned long *pfns;
+	unsigned long i;
+
+	if (RB_EMPTY_NODE(&range->itree.rb))
+		return DRM_GPUSVM_SCAN_UNPOPULATED;
+	hmm_range.notifier = &range->notifier->notifier;
+
+	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
+	if (!pfns)
+		return DRM_GPUSVM_SCAN_UNPOPULATED;
+	hmm_range.hmm_pfns = pfns;
+
+	if (drm_gpusvm_range_hmm_fault(range, &hmm_range))
+		goto out_free;
+
+	for (i = 0; i < npages; i++) {
+		struct page *page;
+
+		if (!(pfns[i] & HMM_PFN_VALID))
+			goto out_free;
+
+		/* The pgmap of a ZONE_DEVICE page never changes. */
+		page = hmm_pfn_to_page(pfns[i]);
+		if (!is_device_private_page(page)) {
+			system = true;
+			continue;
+		}
+
+		device = true;
+		if (!first)
+			first = page->pgmap;
+		else if (page->pgmap != first)
+			mixed_device = true;
+	}
+
+	if (system)
+		result = device ? DRM_GPUSVM_SCAN_MIXED : DRM_GPUSVM_SCAN_SYSTEM;
+	else if (mixed_device)
+		result = DRM_GPUSVM_SCAN_MIXED_DEVICE;
+	else if (pagemap && first == pagemap->pagemap)
+		result = DRM_GPUSVM_SCAN_EQUAL;
+	else
+		result = DRM_GPUSVM_SCAN_OTHER;
+
+out_free:
+	kvfree(pfns);
+	return result;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_scan_mm);
 
 /**
  * drm_gpusvm_range_get() - Take a reference on a range

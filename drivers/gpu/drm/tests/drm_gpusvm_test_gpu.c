@@ -234,8 +234,9 @@ static void test_gpu_commit(struct test_gpu *gpu,
  * @write: The GPU wants to write.
  *
  * The bounded retry loop of the driver contract: garbage-collect, find or
- * insert the range, get its pages, then commit the GPU PTEs under the
- * notifier lock if the pages are still valid.
+ * insert the range, get its pages (evicting the range when its pages cannot
+ * be mapped together), then commit the GPU PTEs under the notifier lock if
+ * the pages are still valid.
  *
  * Returns: 0 when the range is mapped, the helpers' error code otherwise.
  */
@@ -262,6 +263,16 @@ int test_gpu_fault(struct test_gpu *gpu, unsigned long addr, bool write)
 
 		err = drm_gpusvm_range_get_pages(&gpu->gpusvm, range,
 						 &gpu->ctx);
+		if (err == -EOPNOTSUPP) {
+			/* Pages the GPU cannot map together: evict, retry. */
+			drm_gpusvm_range_get(range);
+			mutex_unlock(&gpu->lock);
+			err = drm_gpusvm_range_evict(&gpu->gpusvm, range);
+			drm_gpusvm_range_put(range);
+			if (err)
+				return err;
+			continue;
+		}
 		if (!err)
 			err = test_gpu_reserve(gpu, range);
 		if (!err) {
