@@ -733,7 +733,12 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 	struct drm_pagemap_record *record = vmf->page->zone_device_data;
 	vm_fault_t ret;
 
-	/* Too early: let the CPU fault again, but let others run first. */
+	/*
+	 * Too early: let the CPU fault again, but let others run first (on
+	 * a uniprocessor the refaulting task would otherwise spin until the
+	 * timeslice ends). An eviction ends the timeslice before it starts,
+	 * so the reference we hold meanwhile does not keep it waiting.
+	 */
 	if (time_before(jiffies,
 			READ_ONCE(record->devmem->timeslice_expiration))) {
 		cond_resched();
@@ -812,7 +817,8 @@ static int drm_pagemap_evict_pass(struct drm_pagemap_record *record,
  * with migrate_device_range(), without using any virtual address, and copies
  * the pages back with &drm_pagemap_devmem_ops.copy_to_ram. Pages that are
  * busy (being faulted on by the CPU, or being migrated) are retried until
- * none is left, bounded in time. Ignores the timeslice.
+ * none is left, bounded in time. Ignores the timeslice: it ends it first, so
+ * that CPU faults on the allocation move their pages instead of waiting.
  *
  * The caller keeps @devmem valid for the call; &drm_pagemap_devmem_ops.devmem_release
  * may run from within it, when the last page leaves.
@@ -840,6 +846,9 @@ int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
 	record = drm_pagemap_devmem_record_get(devmem);
 	if (!record)
 		return 0;
+
+	/* CPU faults may now move pages too, instead of holding them. */
+	WRITE_ONCE(devmem->timeslice_expiration, jiffies);
 
 	buf = kvcalloc(npages, 3 * sizeof(*src) + sizeof(*pages) +
 		       sizeof(*addrs), GFP_KERNEL);

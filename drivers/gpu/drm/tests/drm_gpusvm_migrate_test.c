@@ -7,9 +7,14 @@
 
 #include <kunit/test.h>
 
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
 #include <linux/sizes.h>
 #include <linux/uaccess.h>
 
@@ -189,6 +194,7 @@ static void migrate_evict_while_mapped(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, test_gpu_mapped(t->gpu, t->addr));
 
 	KUNIT_ASSERT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
+	KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(t->gpu, t->addr));
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
@@ -418,6 +424,367 @@ static void migrate_teardown_with_pages_resident(struct kunit *test)
 	expect_data(test, NULL, t->addr, SZ_256K, 14);
 }
 
+static const char * const partial_unmap_names[] = { "head", "middle", "tail" };
+
+static void partial_unmap_desc(const unsigned long *where, char *desc)
+{
+	strscpy(desc, partial_unmap_names[*where], KUNIT_PARAM_DESC_SIZE);
+}
+
+static const unsigned long partial_unmap_params[] = { 0, 1, 2 };
+KUNIT_ARRAY_PARAM(partial_unmap, partial_unmap_params, partial_unmap_desc);
+
+static void migrate_partial_munmap(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	unsigned long where = *(const unsigned long *)test->param_value;
+	unsigned long hole = t->addr + where * (SZ_32K - SZ_8K);
+	unsigned long a;
+
+	cpu_fill(test, t->addr, SZ_64K, 15);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+	t->gpu->gpuva_start = t->addr;
+	t->gpu->gpuva_end = t->addr + SZ_64K;
+	expect_data(test, t->gpu, t->addr, SZ_64K, 15);
+
+	/* Unmap 16K at the head, in the middle or at the tail. */
+	vm_munmap(hole, SZ_16K);
+	KUNIT_EXPECT_TRUE(test, test_gpu_range_at(t->gpu, t->addr)->flags.partial_unmap);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->pages_in_use), 16);
+
+	/* The survivors keep their data, read by the GPU and by the CPU. */
+	for (a = t->addr; a < t->addr + SZ_64K; a += PAGE_SIZE) {
+		if (a >= hole && a < hole + SZ_16K)
+			continue;
+		expect_data(test, t->gpu, a, PAGE_SIZE, pattern(15, a - t->addr));
+		expect_data(test, NULL, a, PAGE_SIZE, pattern(15, a - t->addr));
+	}
+	mutex_lock(&t->gpu->lock);
+	test_gpu_garbage_collect(t->gpu);
+	mutex_unlock(&t->gpu->lock);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	expect_clean(test, t);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 1);
+}
+
+static void migrate_refuses_file_backed(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct file *file = shmem_kernel_file_setup("gpusvm-migrate", SZ_64K, 0);
+	unsigned long addr;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	addr = test_mmap_file(test, file, SZ_64K, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE);
+	fput(file);
+	cpu_fill(test, addr, SZ_64K, 16);
+	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, addr,
+						addr + SZ_64K, 0, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_64K), 0);
+	expect_data(test, t->gpu, addr, SZ_64K, 16);
+	expect_clean(test, t);
+}
+
+/* A CPU thread of the test's process, reading or writing its memory. */
+struct cpu_thread {
+	struct migrate_test *t;
+	unsigned long addr;
+	size_t len;
+	u8 seed;
+	bool once;
+	bool stop;
+	unsigned long reads;
+	int err;
+	struct completion done;
+	struct task_struct *task;
+};
+
+static int cpu_reader_fn(void *data)
+{
+	struct cpu_thread *c = data;
+	u8 *buf = kmalloc(c->len, GFP_KERNEL);
+	size_t i;
+
+	if (!buf) {
+		c->err = -ENOMEM;
+		goto out;
+	}
+	kthread_use_mm(c->t->mm);
+	do {
+		if (copy_from_user(buf, (void __user *)c->addr, c->len)) {
+			c->err = -EFAULT;
+			break;
+		}
+		for (i = 0; i < c->len; i++)
+			if (buf[i] != pattern(c->seed, i))
+				break;
+		if (i < c->len) {
+			c->err = -EIO;
+			break;
+		}
+		c->reads++;
+		cond_resched();
+	} while (!c->once && !READ_ONCE(c->stop));
+	kthread_unuse_mm(c->t->mm);
+	kfree(buf);
+out:
+	complete(&c->done);
+	while (!kthread_should_stop())
+		schedule_timeout_uninterruptible(1);
+	return 0;
+}
+
+/* Stop the thread and drop its mm reference (idempotent). */
+static void cpu_thread_stop(void *data)
+{
+	struct cpu_thread *c = data;
+
+	if (!c->task)
+		return;
+	WRITE_ONCE(c->stop, true);
+	kthread_stop(c->task);
+	c->task = NULL;
+	mmput(c->t->mm);
+}
+
+static struct cpu_thread *cpu_reader_start(struct kunit *test,
+					   struct migrate_test *t,
+					   unsigned long addr, size_t len,
+					   u8 seed, bool once)
+{
+	struct cpu_thread *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->t = t;
+	c->addr = addr;
+	c->len = len;
+	c->seed = seed;
+	c->once = once;
+	init_completion(&c->done);
+	mmget(t->mm);
+	c->task = kthread_run(cpu_reader_fn, c, "gpusvm-cpu-reader");
+	if (IS_ERR(c->task)) {
+		mmput(t->mm);
+		KUNIT_FAIL_AND_ABORT(test, "kthread_run: %ld", PTR_ERR(c->task));
+	}
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, cpu_thread_stop,
+							c), 0);
+	return c;
+}
+
+static void migrate_timeslice_keeps_pages_on_device(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct test_vram_alloc *alloc;
+	struct cpu_thread *reader;
+
+	cpu_fill(test, t->addr, SZ_64K, 17);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 60 * MSEC_PER_SEC,
+						&alloc), 0);
+	reader = cpu_reader_start(test, t, t->addr + SZ_16K, PAGE_SIZE,
+				  pattern(17, SZ_16K), true);
+
+	/* Within the timeslice the CPU reader waits and the page stays. */
+	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&reader->done,
+							  msecs_to_jiffies(200)),
+			0);
+	KUNIT_EXPECT_TRUE(test, test_vram_is_device_page(t->vram, t->mm,
+							 t->addr + SZ_16K));
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+
+	/* Eviction ignores the timeslice; the reader then gets its data. */
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&reader->done,
+							  10 * HZ), 0);
+	KUNIT_EXPECT_EQ(test, reader->err, 0);
+	KUNIT_EXPECT_EQ(test, reader->reads, 1);
+	KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
+	cpu_thread_stop(reader);
+	expect_clean(test, t);
+}
+
+static void migrate_evict_while_cpu_faults(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct test_vram_alloc *alloc;
+	struct cpu_thread *r1, *r2;
+	int round;
+
+	cpu_fill(test, t->addr, SZ_64K, 18);
+	r1 = NULL;
+	for (round = 0; round < 20; round++) {
+		KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+							t->addr + SZ_64K, 0,
+							&alloc), 0);
+		if (!r1) {
+			r1 = cpu_reader_start(test, t, t->addr, SZ_64K, 18, false);
+			r2 = cpu_reader_start(test, t, t->addr, SZ_64K, 18, false);
+		}
+		/* Both readers fault the same pages while they are evicted. */
+		KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
+		KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
+	}
+	cpu_thread_stop(r1);
+	cpu_thread_stop(r2);
+	KUNIT_EXPECT_EQ(test, r1->err, 0);
+	KUNIT_EXPECT_EQ(test, r2->err, 0);
+	KUNIT_EXPECT_GT(test, r1->reads + r2->reads, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 20);
+	expect_data(test, t->gpu, t->addr, SZ_64K, 18);
+	expect_clean(test, t);
+}
+
+/* The stress case: migrations, CPU writes and evictions on one buffer. */
+#define STRESS_ITERATIONS	100
+
+struct stress {
+	struct migrate_test *t;
+	struct test_vram_alloc *last;	/* latest allocation, for the evictor */
+	unsigned long migrations, evictions, verified, writes;
+	int err;
+	atomic_t running;
+	struct completion done;
+};
+
+static void stress_exit(struct stress *st)
+{
+	if (atomic_dec_and_test(&st->running))
+		complete(&st->done);
+	while (!kthread_should_stop())
+		schedule_timeout_uninterruptible(1);
+}
+
+static int stress_migrator(void *data)
+{
+	struct stress *st = data;
+	struct migrate_test *t = st->t;
+	struct test_vram_alloc *alloc;
+	int i, err;
+
+	for (i = 0; i < STRESS_ITERATIONS; i++) {
+		err = test_vram_migrate(t->vram, t->mm, t->addr,
+					t->addr + SZ_64K, 0, &alloc);
+		if (!err) {
+			WRITE_ONCE(st->last, alloc);
+			st->migrations++;
+		} else if (err != -EBUSY) {
+			st->err = err;
+			break;
+		}
+		cond_resched();
+	}
+	stress_exit(st);
+	return 0;
+}
+
+static int stress_evictor(void *data)
+{
+	struct stress *st = data;
+	struct test_vram_alloc *alloc;
+	int i, err;
+
+	for (i = 0; i < STRESS_ITERATIONS; i++) {
+		alloc = READ_ONCE(st->last);
+		if (alloc) {
+			err = drm_pagemap_evict_to_ram(&alloc->devmem);
+			if (!err)
+				st->evictions++;
+			else if (err != -EBUSY)
+				st->err = err;
+		}
+		usleep_range(100, 200);
+	}
+	stress_exit(st);
+	return 0;
+}
+
+/* The only writer: every read must return what it wrote last. */
+static int stress_cpu(void *data)
+{
+	struct stress *st = data;
+	struct migrate_test *t = st->t;
+	u64 *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	unsigned long addr;
+	int i, j;
+
+	if (!buf) {
+		st->err = -ENOMEM;
+		goto out;
+	}
+	kthread_use_mm(t->mm);
+	for (i = 1; i <= STRESS_ITERATIONS && !st->err; i++) {
+		addr = t->addr + (i % 16) * PAGE_SIZE;
+		for (j = 0; j < PAGE_SIZE / sizeof(u64); j++)
+			buf[j] = (u64)i << 32 | j;
+		if (copy_to_user((void __user *)addr, buf, PAGE_SIZE)) {
+			st->err = -EFAULT;
+			break;
+		}
+		st->writes++;
+		memset(buf, 0, PAGE_SIZE);
+		if (copy_from_user(buf, (void __user *)addr, PAGE_SIZE)) {
+			st->err = -EFAULT;
+			break;
+		}
+		for (j = 0; j < PAGE_SIZE / sizeof(u64); j++)
+			if (buf[j] != ((u64)i << 32 | j))
+				st->err = -EIO;
+		if (!st->err)
+			st->verified++;
+		cond_resched();
+	}
+	kthread_unuse_mm(t->mm);
+	kfree(buf);
+out:
+	stress_exit(st);
+	return 0;
+}
+
+static void migrate_stress_three_threads(struct kunit *test)
+{
+	int (*fns[])(void *) = { stress_migrator, stress_evictor, stress_cpu };
+	struct migrate_test *t = test->priv;
+	struct task_struct *tasks[ARRAY_SIZE(fns)];
+	struct stress *st;
+	u64 val;
+	int i;
+
+	st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	st->t = t;
+	init_completion(&st->done);
+	atomic_set(&st->running, ARRAY_SIZE(fns));
+	cpu_fill(test, t->addr, SZ_64K, 19);
+
+	mmget(t->mm);
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+		tasks[i] = kthread_run(fns[i], st, "gpusvm-stress-%d", i);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, tasks[i]);
+	}
+	wait_for_completion(&st->done);
+	for (i = 0; i < ARRAY_SIZE(fns); i++)
+		kthread_stop(tasks[i]);
+	mmput(t->mm);
+
+	KUNIT_EXPECT_EQ(test, st->err, 0);
+	KUNIT_EXPECT_EQ(test, st->verified, STRESS_ITERATIONS);
+	KUNIT_EXPECT_GT(test, st->migrations, 0);
+	KUNIT_EXPECT_GT(test, st->evictions, 0);
+	kunit_info(test, "%lu migrations, %lu evictions, %lu verified CPU reads\n",
+		   st->migrations, st->evictions, st->verified);
+
+	/* The last write to each page, read by the GPU. */
+	for (i = STRESS_ITERATIONS - 15; i <= STRESS_ITERATIONS; i++) {
+		KUNIT_ASSERT_EQ(test, test_gpu_read(t->gpu, t->addr +
+						    (i % 16) * PAGE_SIZE + 8,
+						    &val, sizeof(val)), 0);
+		KUNIT_EXPECT_EQ(test, val, (u64)i << 32 | 1);
+	}
+	expect_clean(test, t);
+}
+
 static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_gpu_reads_device_data),
 	KUNIT_CASE(migrate_cpu_reads_one_page),
@@ -433,6 +800,11 @@ static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_devmem_only_and_mixed),
 	KUNIT_CASE(migrate_scan_mm),
 	KUNIT_CASE(migrate_teardown_with_pages_resident),
+	KUNIT_CASE_PARAM(migrate_partial_munmap, partial_unmap_gen_params),
+	KUNIT_CASE(migrate_refuses_file_backed),
+	KUNIT_CASE(migrate_timeslice_keeps_pages_on_device),
+	KUNIT_CASE_SLOW(migrate_evict_while_cpu_faults),
+	KUNIT_CASE_SLOW(migrate_stress_three_threads),
 	{}
 };
 
