@@ -75,7 +75,10 @@
  * it runs &dev_pagemap_ops.migrate_to_ram, so concurrent faulters and an
  * eviction may make each other skip a page. Faults simply return and let the
  * CPU fault again; eviction retries the pages that did not move, bounded in
- * time.
+ * time. Two CPUs that keep faulting the very same device page at the same
+ * moment can keep each other from moving it for as long as they both keep
+ * faulting (mainline Linux 6.15 locks the page in the fault path for this);
+ * a faulter that did not move its page yields before it faults again.
  */
 
 /* How long drm_pagemap_evict_to_ram() keeps retrying pages that are busy. */
@@ -720,6 +723,8 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 
 out_free:
 	kvfree(buf);
+	/* If another faulter kept the page, it must get to run first. */
+	cond_resched();
 	return ret;
 }
 

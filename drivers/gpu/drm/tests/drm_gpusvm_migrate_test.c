@@ -618,11 +618,17 @@ static void migrate_evict_while_cpu_faults(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 							t->addr + SZ_64K, 0,
 							&alloc), 0);
+		/*
+		 * Two readers fault the pages of the allocation while it is
+		 * evicted, each its own half: on 6.12 two CPUs faulting the
+		 * very same device page make each other's migration skip it
+		 * (see the DOC of drm_pagemap.c).
+		 */
 		if (!r1) {
-			r1 = cpu_reader_start(test, t, t->addr, SZ_64K, 18, false);
-			r2 = cpu_reader_start(test, t, t->addr, SZ_64K, 18, false);
+			r1 = cpu_reader_start(test, t, t->addr, SZ_32K, 18, false);
+			r2 = cpu_reader_start(test, t, t->addr + SZ_32K, SZ_32K,
+					      pattern(18, SZ_32K), false);
 		}
-		/* Both readers fault the same pages while they are evicted. */
 		KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
 		KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
 	}
@@ -785,6 +791,111 @@ static void migrate_stress_three_threads(struct kunit *test)
 	expect_clean(test, t);
 }
 
+static void migrate_busy_page_changes_nothing(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct page *pinned;
+
+	cpu_fill(test, t->addr, SZ_64K, 20);
+	/* A pinned page cannot migrate: nothing may move. */
+	KUNIT_ASSERT_EQ(test, pin_user_pages_fast(t->addr + SZ_8K, 1, FOLL_WRITE,
+						  &pinned), 1);
+	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL),
+			-EBUSY);
+	unpin_user_page(pinned);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
+	expect_data(test, NULL, t->addr, SZ_64K, 20);
+	expect_data(test, t->gpu, t->addr, SZ_64K, 20);
+	expect_clean(test, t);
+}
+
+static void migrate_cpu_fault_copy_fails(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	u8 byte;
+
+	cpu_fill(test, t->addr, SZ_64K, 21);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+	/* The copy back fails: the CPU access fails, the data stays. */
+	t->vram->fail_copy_to_ram = true;
+	KUNIT_EXPECT_NE(test, copy_from_user(&byte, (void __user *)t->addr, 1),
+			0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	expect_data(test, NULL, t->addr, SZ_64K, 21);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	expect_clean(test, t);
+}
+
+static void migrate_other_owner_gets_system_pages(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct drm_gpusvm_range *range;
+	int other_owner;
+
+	cpu_fill(test, t->addr, SZ_64K, 22);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+	/* A GPU of another owner faults the pages back to system memory. */
+	t->gpu->ctx.device_private_page_owner = &other_owner;
+	t->gpu->gpuva_start = t->addr;
+	t->gpu->gpuva_end = t->addr + SZ_64K;
+	expect_data(test, t->gpu, t->addr, SZ_64K, 22);
+	range = test_gpu_range_at(t->gpu, t->addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	KUNIT_EXPECT_FALSE(test, range->pages.flags.has_devmem_pages);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	expect_clean(test, t);
+}
+
+static void migrate_populate_mm(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+
+	cpu_fill(test, t->addr, SZ_64K, 23);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&t->vram->dpagemap,
+						      t->addr, t->addr + SZ_64K,
+						      t->mm, 0), 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	expect_data(test, t->gpu, t->addr, SZ_64K, 23);
+	expect_data(test, NULL, t->addr, SZ_64K, 23);
+	expect_clean(test, t);
+}
+
+static void migrate_scan_mm_two_pagemaps(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct test_vram *second = test_vram_create(test, t->gpu);
+	struct drm_gpusvm_range *range;
+
+	t->gpu->gpuva_start = t->addr;
+	t->gpu->gpuva_end = t->addr + SZ_64K;
+	cpu_fill(test, t->addr, SZ_64K, 24);
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(t->gpu, t->addr, false), 0);
+	range = test_gpu_range_at(t->gpu, t->addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_32K, 0, NULL), 0);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(second, t->mm, t->addr + SZ_32K,
+						t->addr + SZ_64K, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
+						 &t->vram->dpagemap),
+			DRM_GPUSVM_SCAN_MIXED_DEVICE);
+	/* Device pages of two pagemaps are never mapped together. */
+	mutex_lock(&t->gpu->lock);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_get_pages(&t->gpu->gpusvm, range,
+							 &t->gpu->ctx),
+			-EOPNOTSUPP);
+	mutex_unlock(&t->gpu->lock);
+	/* The fault loop evicts and retries: the GPU reads the data. */
+	expect_data(test, t->gpu, t->addr, SZ_64K, 24);
+	expect_clean(test, t);
+	test_vram_expect_clean(second);
+}
+
 static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_gpu_reads_device_data),
 	KUNIT_CASE(migrate_cpu_reads_one_page),
@@ -802,6 +913,11 @@ static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_teardown_with_pages_resident),
 	KUNIT_CASE_PARAM(migrate_partial_munmap, partial_unmap_gen_params),
 	KUNIT_CASE(migrate_refuses_file_backed),
+	KUNIT_CASE(migrate_busy_page_changes_nothing),
+	KUNIT_CASE(migrate_cpu_fault_copy_fails),
+	KUNIT_CASE(migrate_other_owner_gets_system_pages),
+	KUNIT_CASE(migrate_populate_mm),
+	KUNIT_CASE(migrate_scan_mm_two_pagemaps),
 	KUNIT_CASE(migrate_timeslice_keeps_pages_on_device),
 	KUNIT_CASE_SLOW(migrate_evict_while_cpu_faults),
 	KUNIT_CASE_SLOW(migrate_stress_three_threads),

@@ -397,6 +397,9 @@ void test_vram_destroy(struct test_vram *vram)
 	}
 }
 
+/* Each region has a device of its own name. */
+static atomic_t test_vram_ids = ATOMIC_INIT(0);
+
 static void test_vram_unregister(void *dev)
 {
 	root_device_unregister(dev);
@@ -434,6 +437,7 @@ struct test_vram *test_vram_create(struct kunit *test, void *owner)
 {
 	struct test_vram *vram;
 	struct device *dev;
+	char name[32];
 	void *addr;
 
 	vram = kunit_kzalloc(test, sizeof(*vram), GFP_KERNEL);
@@ -443,7 +447,9 @@ struct test_vram *test_vram_create(struct kunit *test, void *owner)
 	INIT_LIST_HEAD(&vram->live);
 
 	/* The device owning the memory, apart from the test GPU's. */
-	dev = root_device_register("gpusvm-test-vram");
+	snprintf(name, sizeof(name), "gpusvm-test-vram%d",
+		 atomic_inc_return(&test_vram_ids));
+	dev = root_device_register(name);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_vram_unregister,
 							dev), 0);
