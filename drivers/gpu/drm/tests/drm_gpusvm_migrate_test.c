@@ -52,45 +52,6 @@ static int migrate_test_init(struct kunit *test)
 	return 0;
 }
 
-static u8 pattern(u8 seed, unsigned long i)
-{
-	return seed + i * 13;
-}
-
-static void cpu_fill(struct kunit *test, unsigned long addr, size_t len,
-		     u8 seed)
-{
-	u8 *buf = kunit_kmalloc(test, len, GFP_KERNEL);
-	size_t i;
-
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	for (i = 0; i < len; i++)
-		buf[i] = pattern(seed, i);
-	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, buf, len), 0);
-	kunit_kfree(test, buf);
-}
-
-/* Compare @len bytes at @addr, read by the CPU or by the GPU, with @seed. */
-static void expect_data(struct kunit *test, struct test_gpu *gpu,
-			unsigned long addr, size_t len, u8 seed)
-{
-	u8 *buf = kunit_kzalloc(test, len, GFP_KERNEL);
-	size_t i;
-
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	if (gpu)
-		KUNIT_ASSERT_EQ(test, test_gpu_read(gpu, addr, buf, len), 0);
-	else
-		KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)addr,
-						     len), 0);
-	for (i = 0; i < len; i++)
-		if (buf[i] != pattern(seed, i))
-			break;
-	KUNIT_EXPECT_EQ_MSG(test, i, len, "%s read differs at %#lx",
-			    gpu ? "GPU" : "CPU", addr + i);
-	kunit_kfree(test, buf);
-}
-
 static unsigned long device_pages(struct migrate_test *t, unsigned long addr,
 				  size_t len)
 {
@@ -112,23 +73,23 @@ static void migrate_gpu_reads_device_data(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	struct drm_gpusvm_range *range;
 
-	cpu_fill(test, t->addr, SZ_64K, 1);
+	test_fill_user(test, t->addr, SZ_64K, 1);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
 
 	t->gpu->gpuva_start = t->addr;
 	t->gpu->gpuva_end = t->addr + SZ_64K;
-	expect_data(test, t->gpu, t->addr, SZ_64K, 1);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 1);
 	range = test_gpu_range_at(t->gpu, t->addr);
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_TRUE(test, range->pages.flags.has_devmem_pages);
 	KUNIT_EXPECT_PTR_EQ(test, range->pages.dpagemap, &t->vram->dpagemap);
 
 	/* The CPU faults the pages back and reads the same bytes. */
-	expect_data(test, NULL, t->addr, SZ_64K, 1);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 1);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 1);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 1);
 	expect_clean(test, t);
 }
 
@@ -136,15 +97,15 @@ static void migrate_cpu_reads_one_page(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 
-	cpu_fill(test, t->addr, SZ_64K, 2);
+	test_fill_user(test, t->addr, SZ_64K, 2);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
-	expect_data(test, NULL, t->addr + SZ_32K, PAGE_SIZE,
-		    pattern(2, SZ_32K));
+	test_expect_data(test, NULL, t->addr + SZ_32K, PAGE_SIZE,
+			 test_pattern(2, SZ_32K));
 	KUNIT_EXPECT_FALSE(test, test_vram_is_device_page(t->vram, t->mm,
 							  t->addr + SZ_32K));
 	/* Whatever stayed on the device still holds its data. */
-	expect_data(test, t->gpu, t->addr, SZ_64K, 2);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 2);
 	expect_clean(test, t);
 }
 
@@ -152,15 +113,15 @@ static void migrate_range_half_in_ram(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 
-	cpu_fill(test, t->addr, SZ_64K, 3);
+	test_fill_user(test, t->addr, SZ_64K, 3);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_32K, 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 8);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 3);
-	expect_data(test, NULL, t->addr, SZ_64K, 3);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 3);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 3);
 	expect_clean(test, t);
 }
 
@@ -170,15 +131,15 @@ static void migrate_ping_pong(struct kunit *test)
 	int cycle;
 
 	for (cycle = 0; cycle < 16; cycle++) {
-		cpu_fill(test, t->addr, SZ_64K, cycle);
+		test_fill_user(test, t->addr, SZ_64K, cycle);
 		KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 							t->addr + SZ_64K, 0,
 							NULL), 0);
 		KUNIT_ASSERT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
-		expect_data(test, t->gpu, t->addr, SZ_64K, cycle);
+		test_expect_data(test, t->gpu, t->addr, SZ_64K, cycle);
 		/* The CPU write faults every page back to RAM. */
 	}
-	expect_data(test, NULL, t->addr, SZ_64K, cycle - 1);
+	test_expect_data(test, NULL, t->addr, SZ_64K, cycle - 1);
 	expect_clean(test, t);
 }
 
@@ -187,10 +148,10 @@ static void migrate_evict_while_mapped(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	struct test_vram_alloc *alloc;
 
-	cpu_fill(test, t->addr, SZ_64K, 5);
+	test_fill_user(test, t->addr, SZ_64K, 5);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, &alloc), 0);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 5);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 5);
 	KUNIT_EXPECT_TRUE(test, test_gpu_mapped(t->gpu, t->addr));
 
 	KUNIT_ASSERT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
@@ -199,8 +160,8 @@ static void migrate_evict_while_mapped(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(t->gpu, t->addr));
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 1);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 5);
-	expect_data(test, NULL, t->addr, SZ_64K, 5);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 5);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 5);
 	expect_clean(test, t);
 }
 
@@ -210,7 +171,7 @@ static void migrate_refuses_unmigratable_memory(struct kunit *test)
 	unsigned long shared, none;
 
 	shared = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE, MAP_SHARED);
-	cpu_fill(test, shared, SZ_64K, 6);
+	test_fill_user(test, shared, SZ_64K, 6);
 	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, shared,
 						shared + SZ_64K, 0, NULL),
 			-EBUSY);
@@ -233,7 +194,7 @@ static void migrate_refuses_unmigratable_memory(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr, 0, NULL), -EINVAL);
 
-	expect_data(test, NULL, shared, SZ_64K, 6);
+	test_expect_data(test, NULL, shared, SZ_64K, 6);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->pages_in_use), 0);
 	expect_clean(test, t);
 }
@@ -242,14 +203,14 @@ static void migrate_vram_exhausted(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 
-	cpu_fill(test, t->addr, SZ_64K, 7);
+	test_fill_user(test, t->addr, SZ_64K, 7);
 	t->vram->exhausted = true;
 	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL),
 			-ENOMEM);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 	/* The range keeps working from system memory. */
-	expect_data(test, t->gpu, t->addr, SZ_64K, 7);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 7);
 	expect_clean(test, t);
 }
 
@@ -257,14 +218,14 @@ static void migrate_copy_to_devmem_fails(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 
-	cpu_fill(test, t->addr, SZ_64K, 8);
+	test_fill_user(test, t->addr, SZ_64K, 8);
 	t->vram->fail_copy_to_devmem = true;
 	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL),
 			-EIO);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
-	expect_data(test, NULL, t->addr, SZ_64K, 8);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 8);
 	expect_clean(test, t);
 }
 
@@ -272,14 +233,14 @@ static void migrate_populate_fails(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 
-	cpu_fill(test, t->addr, SZ_64K, 9);
+	test_fill_user(test, t->addr, SZ_64K, 9);
 	t->vram->fail_populate = true;
 	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL),
 			-ENOMEM);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 9);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 9);
 	expect_clean(test, t);
 }
 
@@ -288,15 +249,15 @@ static void migrate_evict_copy_fails_then_retries(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	struct test_vram_alloc *alloc;
 
-	cpu_fill(test, t->addr, SZ_64K, 10);
+	test_fill_user(test, t->addr, SZ_64K, 10);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, &alloc), 0);
 	t->vram->fail_copy_to_ram = true;
 	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), -EIO);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 10);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 10);
 	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
-	expect_data(test, NULL, t->addr, SZ_64K, 10);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 10);
 	expect_clean(test, t);
 }
 
@@ -305,7 +266,7 @@ static void migrate_device_map_fails(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	struct drm_gpusvm_range *range;
 
-	cpu_fill(test, t->addr, SZ_64K, 11);
+	test_fill_user(test, t->addr, SZ_64K, 11);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	t->gpu->gpuva_start = t->addr;
@@ -316,7 +277,7 @@ static void migrate_device_map_fails(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_FALSE(test, range->pages.flags.has_dma_mapping);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->device_maps), 0);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 11);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 11);
 	expect_clean(test, t);
 }
 
@@ -326,7 +287,7 @@ static void migrate_devmem_only_and_mixed(struct kunit *test)
 	struct drm_gpusvm_ctx ctx;
 	struct drm_gpusvm_range *range;
 
-	cpu_fill(test, t->addr, SZ_64K, 12);
+	test_fill_user(test, t->addr, SZ_64K, 12);
 	t->gpu->gpuva_start = t->addr;
 	t->gpu->gpuva_end = t->addr + SZ_64K;
 	KUNIT_ASSERT_EQ(test, test_gpu_fault(t->gpu, t->addr, false), 0);
@@ -359,7 +320,7 @@ static void migrate_devmem_only_and_mixed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
 						 &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_SYSTEM);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 12);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 12);
 	expect_clean(test, t);
 }
 
@@ -380,7 +341,7 @@ static void migrate_scan_mm(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
 						 &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_UNPOPULATED);
-	cpu_fill(test, t->addr, SZ_64K, 13);
+	test_fill_user(test, t->addr, SZ_64K, 13);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
 						 &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_SYSTEM);
@@ -400,7 +361,7 @@ static void migrate_scan_mm(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
 						 &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_MIXED);
-	expect_data(test, NULL, t->addr, SZ_64K, 13);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 13);
 	expect_clean(test, t);
 }
 
@@ -408,20 +369,20 @@ static void migrate_teardown_with_pages_resident(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 
-	cpu_fill(test, t->addr, SZ_256K, 14);
+	test_fill_user(test, t->addr, SZ_256K, 14);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm,
 						t->addr + SZ_128K,
 						t->addr + SZ_256K, 0, NULL), 0);
-	expect_data(test, t->gpu, t->addr, SZ_256K, 14);
+	test_expect_data(test, t->gpu, t->addr, SZ_256K, 14);
 	test_gpu_expect_clean(t->gpu);
 
 	/* The device goes away: its pages come home first. */
 	test_vram_expect_clean(t->vram);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 2);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_256K), 0);
-	expect_data(test, NULL, t->addr, SZ_256K, 14);
+	test_expect_data(test, NULL, t->addr, SZ_256K, 14);
 }
 
 static const char * const partial_unmap_names[] = { "head", "middle", "tail" };
@@ -441,12 +402,12 @@ static void migrate_partial_munmap(struct kunit *test)
 	unsigned long hole = t->addr + where * (SZ_32K - SZ_8K);
 	unsigned long a;
 
-	cpu_fill(test, t->addr, SZ_64K, 15);
+	test_fill_user(test, t->addr, SZ_64K, 15);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	t->gpu->gpuva_start = t->addr;
 	t->gpu->gpuva_end = t->addr + SZ_64K;
-	expect_data(test, t->gpu, t->addr, SZ_64K, 15);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 15);
 
 	/* Unmap 16K at the head, in the middle or at the tail. */
 	vm_munmap(hole, SZ_16K);
@@ -457,8 +418,8 @@ static void migrate_partial_munmap(struct kunit *test)
 	for (a = t->addr; a < t->addr + SZ_64K; a += PAGE_SIZE) {
 		if (a >= hole && a < hole + SZ_16K)
 			continue;
-		expect_data(test, t->gpu, a, PAGE_SIZE, pattern(15, a - t->addr));
-		expect_data(test, NULL, a, PAGE_SIZE, pattern(15, a - t->addr));
+		test_expect_data(test, t->gpu, a, PAGE_SIZE, test_pattern(15, a - t->addr));
+		test_expect_data(test, NULL, a, PAGE_SIZE, test_pattern(15, a - t->addr));
 	}
 	mutex_lock(&t->gpu->lock);
 	test_gpu_garbage_collect(t->gpu);
@@ -478,11 +439,11 @@ static void migrate_refuses_file_backed(struct kunit *test)
 	addr = test_mmap_file(test, file, SZ_64K, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE);
 	fput(file);
-	cpu_fill(test, addr, SZ_64K, 16);
+	test_fill_user(test, addr, SZ_64K, 16);
 	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, addr,
 						addr + SZ_64K, 0, NULL), -EBUSY);
 	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_64K), 0);
-	expect_data(test, t->gpu, addr, SZ_64K, 16);
+	test_expect_data(test, t->gpu, addr, SZ_64K, 16);
 	expect_clean(test, t);
 }
 
@@ -517,7 +478,7 @@ static int cpu_reader_fn(void *data)
 			break;
 		}
 		for (i = 0; i < c->len; i++)
-			if (buf[i] != pattern(c->seed, i))
+			if (buf[i] != test_pattern(c->seed, i))
 				break;
 		if (i < c->len) {
 			c->err = -EIO;
@@ -579,12 +540,12 @@ static void migrate_timeslice_keeps_pages_on_device(struct kunit *test)
 	struct test_vram_alloc *alloc;
 	struct cpu_thread *reader;
 
-	cpu_fill(test, t->addr, SZ_64K, 17);
+	test_fill_user(test, t->addr, SZ_64K, 17);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 60 * MSEC_PER_SEC,
 						&alloc), 0);
 	reader = cpu_reader_start(test, t, t->addr + SZ_16K, PAGE_SIZE,
-				  pattern(17, SZ_16K), true);
+				  test_pattern(17, SZ_16K), true);
 
 	/* Within the timeslice the CPU reader waits and the page stays. */
 	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&reader->done,
@@ -612,7 +573,7 @@ static void migrate_evict_while_cpu_faults(struct kunit *test)
 	struct cpu_thread *r1, *r2;
 	int round;
 
-	cpu_fill(test, t->addr, SZ_64K, 18);
+	test_fill_user(test, t->addr, SZ_64K, 18);
 	r1 = NULL;
 	for (round = 0; round < 20; round++) {
 		KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
@@ -627,7 +588,7 @@ static void migrate_evict_while_cpu_faults(struct kunit *test)
 		if (!r1) {
 			r1 = cpu_reader_start(test, t, t->addr, SZ_32K, 18, false);
 			r2 = cpu_reader_start(test, t, t->addr + SZ_32K, SZ_32K,
-					      pattern(18, SZ_32K), false);
+					      test_pattern(18, SZ_32K), false);
 		}
 		KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
 		KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
@@ -638,7 +599,7 @@ static void migrate_evict_while_cpu_faults(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r2->err, 0);
 	KUNIT_EXPECT_GT(test, r1->reads + r2->reads, 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 20);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 18);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 18);
 	expect_clean(test, t);
 }
 
@@ -762,7 +723,7 @@ static void migrate_stress_three_threads(struct kunit *test)
 	st->t = t;
 	init_completion(&st->done);
 	atomic_set(&st->running, ARRAY_SIZE(fns));
-	cpu_fill(test, t->addr, SZ_64K, 19);
+	test_fill_user(test, t->addr, SZ_64K, 19);
 
 	mmget(t->mm);
 	for (i = 0; i < ARRAY_SIZE(fns); i++) {
@@ -796,7 +757,7 @@ static void migrate_busy_page_changes_nothing(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	struct page *pinned;
 
-	cpu_fill(test, t->addr, SZ_64K, 20);
+	test_fill_user(test, t->addr, SZ_64K, 20);
 	/* A pinned page cannot migrate: nothing may move. */
 	KUNIT_ASSERT_EQ(test, pin_user_pages_fast(t->addr + SZ_8K, 1, FOLL_WRITE,
 						  &pinned), 1);
@@ -806,8 +767,8 @@ static void migrate_busy_page_changes_nothing(struct kunit *test)
 	unpin_user_page(pinned);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
-	expect_data(test, NULL, t->addr, SZ_64K, 20);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 20);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 20);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 20);
 	expect_clean(test, t);
 }
 
@@ -816,7 +777,7 @@ static void migrate_cpu_fault_copy_fails(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	u8 byte;
 
-	cpu_fill(test, t->addr, SZ_64K, 21);
+	test_fill_user(test, t->addr, SZ_64K, 21);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	/* The copy back fails: the CPU access fails, the data stays. */
@@ -824,7 +785,7 @@ static void migrate_cpu_fault_copy_fails(struct kunit *test)
 	KUNIT_EXPECT_NE(test, copy_from_user(&byte, (void __user *)t->addr, 1),
 			0);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
-	expect_data(test, NULL, t->addr, SZ_64K, 21);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 21);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 	expect_clean(test, t);
 }
@@ -835,14 +796,14 @@ static void migrate_other_owner_gets_system_pages(struct kunit *test)
 	struct drm_gpusvm_range *range;
 	int other_owner;
 
-	cpu_fill(test, t->addr, SZ_64K, 22);
+	test_fill_user(test, t->addr, SZ_64K, 22);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	/* A GPU of another owner faults the pages back to system memory. */
 	t->gpu->ctx.device_private_page_owner = &other_owner;
 	t->gpu->gpuva_start = t->addr;
 	t->gpu->gpuva_end = t->addr + SZ_64K;
-	expect_data(test, t->gpu, t->addr, SZ_64K, 22);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 22);
 	range = test_gpu_range_at(t->gpu, t->addr);
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_FALSE(test, range->pages.flags.has_devmem_pages);
@@ -854,13 +815,13 @@ static void migrate_populate_mm(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 
-	cpu_fill(test, t->addr, SZ_64K, 23);
+	test_fill_user(test, t->addr, SZ_64K, 23);
 	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&t->vram->dpagemap,
 						      t->addr, t->addr + SZ_64K,
 						      t->mm, 0), 0);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
-	expect_data(test, t->gpu, t->addr, SZ_64K, 23);
-	expect_data(test, NULL, t->addr, SZ_64K, 23);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 23);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 23);
 	expect_clean(test, t);
 }
 
@@ -872,7 +833,7 @@ static void migrate_scan_mm_two_pagemaps(struct kunit *test)
 
 	t->gpu->gpuva_start = t->addr;
 	t->gpu->gpuva_end = t->addr + SZ_64K;
-	cpu_fill(test, t->addr, SZ_64K, 24);
+	test_fill_user(test, t->addr, SZ_64K, 24);
 	KUNIT_ASSERT_EQ(test, test_gpu_fault(t->gpu, t->addr, false), 0);
 	range = test_gpu_range_at(t->gpu, t->addr);
 	KUNIT_ASSERT_NOT_NULL(test, range);
@@ -891,7 +852,7 @@ static void migrate_scan_mm_two_pagemaps(struct kunit *test)
 			-EOPNOTSUPP);
 	mutex_unlock(&t->gpu->lock);
 	/* The fault loop evicts and retries: the GPU reads the data. */
-	expect_data(test, t->gpu, t->addr, SZ_64K, 24);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 24);
 	expect_clean(test, t);
 	test_vram_expect_clean(second);
 }

@@ -231,42 +231,6 @@ static unsigned long test_mmap_aligned(struct kunit *test, unsigned long len,
 	return ALIGN(addr, SZ_2M);
 }
 
-/* The byte fill_user(@seed) writes at offset @i. */
-static u8 pattern(u8 seed, unsigned long i)
-{
-	return seed + i * 7;
-}
-
-static void fill_user(struct kunit *test, unsigned long addr, size_t len,
-		      u8 seed)
-{
-	u8 *buf = kunit_kmalloc(test, len, GFP_KERNEL);
-	size_t i;
-
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	for (i = 0; i < len; i++)
-		buf[i] = pattern(seed, i);
-	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, buf, len), 0);
-	kunit_kfree(test, buf);
-}
-
-/* Expect the GPU to read back exactly what fill_user(@seed) wrote. */
-static void expect_gpu_reads(struct kunit *test, struct test_gpu *gpu,
-			     unsigned long addr, size_t len, u8 seed)
-{
-	u8 *buf = kunit_kzalloc(test, len, GFP_KERNEL);
-	size_t i;
-
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	KUNIT_ASSERT_EQ(test, test_gpu_read(gpu, addr, buf, len), 0);
-	for (i = 0; i < len; i++)
-		if (buf[i] != pattern(seed, i))
-			break;
-	KUNIT_EXPECT_EQ_MSG(test, i, len, "GPU read differs at %#lx",
-			    addr + i);
-	kunit_kfree(test, buf);
-}
-
 static void expect_gpu_reads_zero(struct kunit *test, struct test_gpu *gpu,
 				  unsigned long addr, size_t len)
 {
@@ -318,8 +282,8 @@ static void gpusvm_anon_reads_cpu_writes(struct kunit *test)
 	struct test_gpu *gpu = test_gpu_create_default(test);
 	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
 
-	fill_user(test, addr, SZ_64K, 3);
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 3);
+	test_fill_user(test, addr, SZ_64K, 3);
+	test_expect_data(test, gpu, addr, SZ_64K, 3);
 	test_gpu_expect_clean(gpu);
 }
 
@@ -329,7 +293,7 @@ static void gpusvm_anon_gpu_write_seen_by_cpu(struct kunit *test)
 	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
 	u64 val = 0x0123456789abcdefULL, cpu = 0;
 
-	fill_user(test, addr, PAGE_SIZE, 1);
+	test_fill_user(test, addr, PAGE_SIZE, 1);
 	KUNIT_ASSERT_EQ(test, test_gpu_write(gpu, addr + 8, &val, sizeof(val)), 0);
 	KUNIT_ASSERT_EQ(test, copy_from_user(&cpu, (void __user *)addr + 8,
 					     sizeof(cpu)), 0);
@@ -425,8 +389,8 @@ static void gpusvm_shmem_shared(struct kunit *test)
 
 	addr = test_mmap_file(test, file, SZ_1M, PROT_READ | PROT_WRITE,
 			      MAP_SHARED);
-	fill_user(test, addr, SZ_128K, 9);
-	expect_gpu_reads(test, gpu, addr, SZ_128K, 9);
+	test_fill_user(test, addr, SZ_128K, 9);
+	test_expect_data(test, gpu, addr, SZ_128K, 9);
 	KUNIT_ASSERT_EQ(test, test_gpu_write(gpu, addr + SZ_256K, &val,
 					     sizeof(val)), 0);
 	KUNIT_ASSERT_EQ(test, copy_from_user(&cpu, (void __user *)addr + SZ_256K,
@@ -443,8 +407,8 @@ static void gpusvm_shmem_private(struct kunit *test)
 
 	addr = test_mmap_file(test, file, SZ_1M, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE);
-	fill_user(test, addr + SZ_64K, SZ_64K, 17);
-	expect_gpu_reads(test, gpu, addr + SZ_64K, SZ_64K, 17);
+	test_fill_user(test, addr + SZ_64K, SZ_64K, 17);
+	test_expect_data(test, gpu, addr + SZ_64K, SZ_64K, 17);
 	/* Untouched private file pages read as the (empty) file. */
 	expect_gpu_reads_zero(test, gpu, addr + SZ_512K, PAGE_SIZE);
 	test_gpu_expect_clean(gpu);
@@ -458,7 +422,7 @@ static unsigned long test_thp(struct kunit *test, u8 seed)
 
 	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
 					 MADV_HUGEPAGE), 0);
-	fill_user(test, addr, SZ_2M, seed);
+	test_fill_user(test, addr, SZ_2M, seed);
 	return addr;
 }
 
@@ -468,7 +432,7 @@ static void gpusvm_thp_maps_one_2m_entry(struct kunit *test)
 	unsigned long addr = test_thp(test, 5);
 	struct drm_gpusvm_range *range;
 
-	expect_gpu_reads(test, gpu, addr, SZ_2M, 5);
+	test_expect_data(test, gpu, addr, SZ_2M, 5);
 	range = test_gpu_range_at(gpu, addr);
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
@@ -486,7 +450,7 @@ static void gpusvm_thp_small_range_maps_own_pages(struct kunit *test)
 	unsigned long addr = test_thp(test, 6);
 	struct drm_gpusvm_range *range;
 
-	expect_gpu_reads(test, gpu, addr + SZ_1M, SZ_4K, pattern(6, SZ_1M));
+	test_expect_data(test, gpu, addr + SZ_1M, SZ_4K, test_pattern(6, SZ_1M));
 	range = test_gpu_range_at(gpu, addr + SZ_1M);
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(range), addr + SZ_1M);
@@ -509,7 +473,7 @@ static void gpusvm_thp_misaligned_range_maps_own_pages(struct kunit *test)
 	/* The GPU VA window cuts the THP: only its 4K-aligned part maps. */
 	gpu->gpuva_start = addr + SZ_4K;
 	gpu->gpuva_end = addr + SZ_4K * 3;
-	expect_gpu_reads(test, gpu, addr + SZ_4K, SZ_4K, pattern(7, SZ_4K));
+	test_expect_data(test, gpu, addr + SZ_4K, SZ_4K, test_pattern(7, SZ_4K));
 	range = test_gpu_range_at(gpu, addr + SZ_4K);
 	KUNIT_ASSERT_NOT_NULL(test, range);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
@@ -640,14 +604,14 @@ static void gpusvm_chunk_check_pages_threshold(struct kunit *test)
 					 MADV_NOHUGEPAGE), 0);
 	gpu->ctx.check_pages_threshold = SZ_64K;
 	/* Some pages of the 64K window are missing: take 4K. */
-	fill_user(test, addr + SZ_1M, SZ_4K, 1);
+	test_fill_user(test, addr + SZ_1M, SZ_4K, 1);
 	gpu->gpuva_start = addr + SZ_1M;
 	gpu->gpuva_end = addr + SZ_1M + SZ_64K;
 	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr + SZ_1M, false), 0);
 	KUNIT_EXPECT_EQ(test, range_size_at(gpu, addr + SZ_1M), SZ_4K);
 
 	/* Every page present: the 64K chunk is taken. */
-	fill_user(test, addr, SZ_64K, 2);
+	test_fill_user(test, addr, SZ_64K, 2);
 	gpu->gpuva_start = addr;
 	gpu->gpuva_end = addr + SZ_64K;
 	KUNIT_ASSERT_EQ(test, test_gpu_fault(gpu, addr, false), 0);
@@ -664,8 +628,8 @@ static void gpusvm_munmap_whole_range(struct kunit *test)
 				       MAP_PRIVATE);
 	struct drm_gpusvm_range *range;
 
-	fill_user(test, addr, SZ_64K, 4);
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 4);
+	test_fill_user(test, addr, SZ_64K, 4);
+	test_expect_data(test, gpu, addr, SZ_64K, 4);
 	range = drm_gpusvm_range_get(test_gpu_range_at(gpu, addr));
 
 	vm_munmap(addr, SZ_64K);
@@ -693,8 +657,8 @@ static void gpusvm_munmap_part_sets_partial_unmap(struct kunit *test)
 	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
 	struct drm_gpusvm_range *range;
 
-	fill_user(test, addr, SZ_2M, 8);
-	expect_gpu_reads(test, gpu, addr, SZ_4K, 8);
+	test_fill_user(test, addr, SZ_2M, 8);
+	test_expect_data(test, gpu, addr, SZ_4K, 8);
 	range = test_gpu_range_at(gpu, addr);
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
 
@@ -704,9 +668,9 @@ static void gpusvm_munmap_part_sets_partial_unmap(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpu, addr));
 
 	/* After collection, the surviving parts map again with their data. */
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 8);
-	expect_gpu_reads(test, gpu, addr + SZ_1M + SZ_64K, SZ_4K,
-			 pattern(8, SZ_1M + SZ_64K));
+	test_expect_data(test, gpu, addr, SZ_64K, 8);
+	test_expect_data(test, gpu, addr + SZ_1M + SZ_64K, SZ_4K,
+			 test_pattern(8, SZ_1M + SZ_64K));
 	KUNIT_EXPECT_LT(test, range_size_at(gpu, addr), SZ_2M);
 	test_gpu_expect_clean(gpu);
 }
@@ -717,8 +681,8 @@ static void gpusvm_madvise_dontneed_refaults_fresh(struct kunit *test)
 	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
 	struct drm_gpusvm_range *range;
 
-	fill_user(test, addr, SZ_64K, 10);
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 10);
+	test_fill_user(test, addr, SZ_64K, 10);
+	test_expect_data(test, gpu, addr, SZ_64K, 10);
 	range = test_gpu_range_at(gpu, addr);
 
 	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_64K,
@@ -729,8 +693,8 @@ static void gpusvm_madvise_dontneed_refaults_fresh(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, test_gpu_range_at(gpu, addr), range);
 	expect_gpu_reads_zero(test, gpu, addr, SZ_64K);
 
-	fill_user(test, addr, SZ_64K, 11);
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 11);
+	test_fill_user(test, addr, SZ_64K, 11);
+	test_expect_data(test, gpu, addr, SZ_64K, 11);
 	test_gpu_expect_clean(gpu);
 }
 
@@ -739,12 +703,12 @@ static void gpusvm_madvise_dontneed_part_of_range(struct kunit *test)
 	struct test_gpu *gpu = test_gpu_create_default(test);
 	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
 
-	fill_user(test, addr, SZ_128K, 12);
-	expect_gpu_reads(test, gpu, addr, SZ_128K, 12);
+	test_fill_user(test, addr, SZ_128K, 12);
+	test_expect_data(test, gpu, addr, SZ_128K, 12);
 	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr + SZ_64K, SZ_4K,
 					 MADV_DONTNEED), 0);
 	/* The other pages keep their data; the dropped one reads zero. */
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 12);
+	test_expect_data(test, gpu, addr, SZ_64K, 12);
 	expect_gpu_reads_zero(test, gpu, addr + SZ_64K, SZ_4K);
 	test_gpu_expect_clean(gpu);
 }
@@ -778,15 +742,15 @@ static void gpusvm_remap_gives_new_data(struct kunit *test)
 				       MAP_PRIVATE);
 	unsigned long again;
 
-	fill_user(test, addr, SZ_64K, 13);
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 13);
+	test_fill_user(test, addr, SZ_64K, 13);
+	test_expect_data(test, gpu, addr, SZ_64K, 13);
 
 	vm_munmap(addr, SZ_64K);
 	again = vm_mmap(NULL, addr, SZ_64K, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
 	KUNIT_ASSERT_EQ(test, again, addr);
-	fill_user(test, addr, SZ_64K, 14);
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 14);
+	test_fill_user(test, addr, SZ_64K, 14);
+	test_expect_data(test, gpu, addr, SZ_64K, 14);
 	test_gpu_expect_clean(gpu);
 	vm_munmap(addr, SZ_64K);
 }
@@ -798,10 +762,10 @@ static void gpusvm_fini_with_live_ranges(struct kunit *test)
 	struct test_gpu *gpu = test_gpu_create_default(test);
 	unsigned long addr = test_mmap_aligned(test, SZ_4M, PROT_READ | PROT_WRITE);
 
-	fill_user(test, addr, SZ_4M, 15);
-	expect_gpu_reads(test, gpu, addr, SZ_4K, 15);
-	expect_gpu_reads(test, gpu, addr + SZ_2M + SZ_64K, SZ_4K,
-			 pattern(15, SZ_2M + SZ_64K));
+	test_fill_user(test, addr, SZ_4M, 15);
+	test_expect_data(test, gpu, addr, SZ_4K, 15);
+	test_expect_data(test, gpu, addr + SZ_2M + SZ_64K, SZ_4K,
+			 test_pattern(15, SZ_2M + SZ_64K));
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 2);
 	KUNIT_EXPECT_GT(test, test_gpu_dma_entries(gpu), 0);
 	test_gpu_expect_clean(gpu);
@@ -913,7 +877,7 @@ static void gpusvm_userptr_pages_only_instance(struct kunit *test)
 
 	up = test_userptr_create(test, gpu, addr, SZ_64K);
 
-	fill_user(test, addr, SZ_64K, 20);
+	test_fill_user(test, addr, SZ_64K, 20);
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
 						   current->mm, &up->notifier,
 						   addr, addr + SZ_64K, &ctx), 0);
@@ -921,10 +885,10 @@ static void gpusvm_userptr_pages_only_instance(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, drm_gpusvm_pages_valid(&up->gpusvm, &up->pages));
 	byte = read_dma_byte(gpu->drm, &up->pages, SZ_32K + 5);
 	up_read(&up->gpusvm.notifier_lock);
-	KUNIT_EXPECT_EQ(test, byte, pattern(20, SZ_32K + 5));
+	KUNIT_EXPECT_EQ(test, byte, test_pattern(20, SZ_32K + 5));
 
 	/* The same page is mapped by the full instance too: DMA-API clean. */
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 20);
+	test_expect_data(test, gpu, addr, SZ_64K, 20);
 
 	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_4K,
 					 MADV_DONTNEED), 0);
@@ -940,7 +904,7 @@ static void gpusvm_userptr_pages_only_instance(struct kunit *test)
 	down_read(&up->gpusvm.notifier_lock);
 	KUNIT_EXPECT_EQ(test, read_dma_byte(gpu->drm, &up->pages, 0), 0);
 	KUNIT_EXPECT_EQ(test, read_dma_byte(gpu->drm, &up->pages, SZ_8K),
-			pattern(20, SZ_8K));
+			test_pattern(20, SZ_8K));
 	up_read(&up->gpusvm.notifier_lock);
 
 	mmu_interval_notifier_remove(&up->notifier);
@@ -1077,13 +1041,13 @@ static void gpusvm_range_alloc_failure(struct kunit *test)
 	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE);
 
-	fill_user(test, addr, SZ_64K, 30);
+	test_fill_user(test, addr, SZ_64K, 30);
 	gpu->fail_range_alloc = true;
 	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
 	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&gpu->gpusvm, addr,
 							addr + SZ_64K));
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 30);
+	test_expect_data(test, gpu, addr, SZ_64K, 30);
 	test_gpu_expect_clean(gpu);
 }
 
@@ -1093,12 +1057,12 @@ static void gpusvm_notifier_alloc_failure(struct kunit *test)
 	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE);
 
-	fill_user(test, addr, SZ_64K, 31);
+	test_fill_user(test, addr, SZ_64K, 31);
 	test_gpu_fail_notifier_alloc = true;
 	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOMEM);
 	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&gpu->gpusvm, addr,
 							 addr + SZ_64K));
-	expect_gpu_reads(test, gpu, addr, SZ_64K, 31);
+	test_expect_data(test, gpu, addr, SZ_64K, 31);
 	test_gpu_expect_clean(gpu);
 }
 
@@ -1120,7 +1084,7 @@ static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
 					 MADV_NOHUGEPAGE), 0);
-	fill_user(test, addr, SZ_64K, 40);
+	test_fill_user(test, addr, SZ_64K, 40);
 	/* A 64K window whose pages are checked before the chunk is taken. */
 	gpu->ctx.check_pages_threshold = SZ_64K;
 	gpu->gpuva_start = addr;
@@ -1144,7 +1108,7 @@ static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
 		}
 
 		/* The next fault works and the GPU sees the CPU's data. */
-		expect_gpu_reads(test, gpu, addr, SZ_64K, 40);
+		test_expect_data(test, gpu, addr, SZ_64K, 40);
 
 		/* Start over without ranges: the next round takes the same path. */
 		test_gpu_remove_all_ranges(gpu);

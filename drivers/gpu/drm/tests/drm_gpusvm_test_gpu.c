@@ -19,6 +19,7 @@
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
+#include <linux/uaccess.h>
 
 #include <drm/drm_device.h>
 #include <drm/drm_kunit_helpers.h>
@@ -549,6 +550,66 @@ unsigned long test_mmap(struct kunit *test, unsigned long len,
 			unsigned long prot, unsigned long flags)
 {
 	return test_mmap_file(test, NULL, len, prot, flags | MAP_ANONYMOUS);
+}
+
+/**
+ * test_pattern() - The byte test_fill_user() writes at an offset
+ * @seed: Seed of the pattern.
+ * @i: Offset from the start of the fill.
+ *
+ * Returns: The byte.
+ */
+u8 test_pattern(u8 seed, unsigned long i)
+{
+	return seed + i * 7;
+}
+
+/**
+ * test_fill_user() - Write a pattern through the CPU mapping
+ * @test: The KUnit case.
+ * @addr: CPU virtual address in the test thread's mm.
+ * @len: Number of bytes.
+ * @seed: Seed of the pattern.
+ */
+void test_fill_user(struct kunit *test, unsigned long addr, size_t len,
+		    u8 seed)
+{
+	u8 *buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	size_t i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < len; i++)
+		buf[i] = test_pattern(seed, i);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, buf, len), 0);
+	kunit_kfree(test, buf);
+}
+
+/**
+ * test_expect_data() - Expect a read to return what test_fill_user() wrote
+ * @test: The KUnit case.
+ * @gpu: The test GPU that reads, or NULL for the CPU.
+ * @addr: Virtual address.
+ * @len: Number of bytes.
+ * @seed: Seed of the pattern expected at @addr.
+ */
+void test_expect_data(struct kunit *test, struct test_gpu *gpu,
+		      unsigned long addr, size_t len, u8 seed)
+{
+	u8 *buf = kunit_kzalloc(test, len, GFP_KERNEL);
+	size_t i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	if (gpu)
+		KUNIT_ASSERT_EQ(test, test_gpu_read(gpu, addr, buf, len), 0);
+	else
+		KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)addr,
+						     len), 0);
+	for (i = 0; i < len; i++)
+		if (buf[i] != test_pattern(seed, i))
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, i, len, "%s read differs at %#lx",
+			    gpu ? "GPU" : "CPU", addr + i);
+	kunit_kfree(test, buf);
 }
 
 /**

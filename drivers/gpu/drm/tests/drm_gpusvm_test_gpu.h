@@ -101,6 +101,12 @@ unsigned long test_gpu_dma_entries(struct test_gpu *gpu);
 struct drm_gpusvm_range *test_gpu_range_at(struct test_gpu *gpu,
 					   unsigned long addr);
 
+u8 test_pattern(u8 seed, unsigned long i);
+void test_fill_user(struct kunit *test, unsigned long addr, size_t len,
+		    u8 seed);
+void test_expect_data(struct kunit *test, struct test_gpu *gpu,
+		      unsigned long addr, size_t len, u8 seed);
+
 unsigned long test_mmap(struct kunit *test, unsigned long len,
 			unsigned long prot, unsigned long flags);
 unsigned long test_mmap_file(struct kunit *test, struct file *file,

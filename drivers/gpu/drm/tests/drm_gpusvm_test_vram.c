@@ -151,46 +151,48 @@ static struct test_vram *first_vram(struct page **pages, unsigned long npages)
 	return NULL;
 }
 
+/* Copy between device pages and the system pages @pagemap_addr points at. */
+static int test_vram_copy(struct page **pages,
+			  struct drm_pagemap_addr *pagemap_addr,
+			  unsigned long npages, bool to_ram)
+{
+	struct test_vram *vram = first_vram(pages, npages);
+	struct page *sys;
+	unsigned long i;
+	bool *fail;
+
+	if (!vram)
+		return 0;
+	fail = to_ram ? &vram->fail_copy_to_ram : &vram->fail_copy_to_devmem;
+	if (*fail) {
+		*fail = false;
+		return -EIO;
+	}
+
+	for (i = 0; i < npages; i++) {
+		if (!pages[i])
+			continue;
+		sys = dma_to_page(vram, pagemap_addr[i].addr);
+		if (to_ram)
+			copy_page_data(sys, *page_to_backing(pages[i]));
+		else
+			copy_page_data(*page_to_backing(pages[i]), sys);
+	}
+	return 0;
+}
+
 static int test_vram_copy_to_devmem(struct page **pages,
 				    struct drm_pagemap_addr *pagemap_addr,
 				    unsigned long npages)
 {
-	struct test_vram *vram = first_vram(pages, npages);
-	unsigned long i;
-
-	if (!vram)
-		return 0;
-	if (vram->fail_copy_to_devmem) {
-		vram->fail_copy_to_devmem = false;
-		return -EIO;
-	}
-
-	for (i = 0; i < npages; i++)
-		if (pages[i])
-			copy_page_data(*page_to_backing(pages[i]),
-				       dma_to_page(vram, pagemap_addr[i].addr));
-	return 0;
+	return test_vram_copy(pages, pagemap_addr, npages, false);
 }
 
 static int test_vram_copy_to_ram(struct page **pages,
 				 struct drm_pagemap_addr *pagemap_addr,
 				 unsigned long npages)
 {
-	struct test_vram *vram = first_vram(pages, npages);
-	unsigned long i;
-
-	if (!vram)
-		return 0;
-	if (vram->fail_copy_to_ram) {
-		vram->fail_copy_to_ram = false;
-		return -EIO;
-	}
-
-	for (i = 0; i < npages; i++)
-		if (pages[i])
-			copy_page_data(dma_to_page(vram, pagemap_addr[i].addr),
-				       *page_to_backing(pages[i]));
-	return 0;
+	return test_vram_copy(pages, pagemap_addr, npages, true);
 }
 
 static const struct drm_pagemap_devmem_ops test_vram_devmem_ops = {
