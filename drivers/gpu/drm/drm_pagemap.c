@@ -6,6 +6,7 @@
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/export.h>
+#include <linux/fault-inject.h>
 #include <linux/jiffies.h>
 #include <linux/log2.h>
 #include <linux/memremap.h>
@@ -144,12 +145,29 @@ static void drm_pagemap_record_put(struct drm_pagemap_record *record)
 	kref_put(&record->ref, drm_pagemap_record_release);
 }
 
+/*
+ * The allocations of the migration paths can be made to fail, one at a time,
+ * with the task's fault-injection counter (fail-nth), so that every unwind
+ * path can be exercised.
+ */
+static DECLARE_FAULT_ATTR(drm_pagemap_fail_alloc);
+
+static void *drm_pagemap_kvcalloc(size_t n, size_t size)
+{
+	if (should_fail(&drm_pagemap_fail_alloc, n * size))
+		return NULL;
+
+	return kvcalloc(n, size, GFP_KERNEL);
+}
+
 static struct drm_pagemap_record *
 drm_pagemap_record_create(struct drm_pagemap_devmem *devmem, void *pgmap_owner)
 {
 	struct drm_pagemap_record *record;
 	unsigned long flags;
 
+	if (should_fail(&drm_pagemap_fail_alloc, sizeof(*record)))
+		return NULL;
 	record = kzalloc(sizeof(*record), GFP_KERNEL);
 	if (!record)
 		return NULL;
@@ -415,11 +433,11 @@ static int __drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 	if (end > vma->vm_end || !drm_pagemap_vma_migratable(vma))
 		return -EBUSY;
 
-	buf = kvcalloc(npages, 2 * sizeof(*migrate.src) + sizeof(*pages) +
-		       sizeof(*addrs), GFP_KERNEL);
+	buf = drm_pagemap_kvcalloc(npages, 2 * sizeof(*migrate.src) +
+				   sizeof(*pages) + sizeof(*addrs));
 	if (!buf)
 		return -ENOMEM;
-	devmem_pfns = kvcalloc(devmem_npages, sizeof(*devmem_pfns), GFP_KERNEL);
+	devmem_pfns = drm_pagemap_kvcalloc(devmem_npages, sizeof(*devmem_pfns));
 	if (!devmem_pfns) {
 		err = -ENOMEM;
 		goto out_free_buf;
@@ -695,8 +713,8 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 				 &migrate.start, &migrate.end);
 	npages = (migrate.end - migrate.start) >> PAGE_SHIFT;
 
-	buf = kvcalloc(npages, 2 * sizeof(*migrate.src) + sizeof(*pages) +
-		       sizeof(*addrs), GFP_KERNEL);
+	buf = drm_pagemap_kvcalloc(npages, 2 * sizeof(*migrate.src) +
+				   sizeof(*pages) + sizeof(*addrs));
 	if (!buf)
 		return VM_FAULT_OOM;
 	migrate.src = buf;
@@ -855,8 +873,8 @@ int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
 	/* CPU faults may now move pages too, instead of holding them. */
 	WRITE_ONCE(devmem->timeslice_expiration, jiffies);
 
-	buf = kvcalloc(npages, 3 * sizeof(*src) + sizeof(*pages) +
-		       sizeof(*addrs), GFP_KERNEL);
+	buf = drm_pagemap_kvcalloc(npages, 3 * sizeof(*src) + sizeof(*pages) +
+				   sizeof(*addrs));
 	if (!buf) {
 		err = -ENOMEM;
 		goto out_put;

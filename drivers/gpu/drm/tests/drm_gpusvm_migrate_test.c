@@ -857,6 +857,133 @@ static void migrate_scan_mm_two_pagemaps(struct kunit *test)
 	test_vram_expect_clean(second);
 }
 
+static void migrate_again_is_noop(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+
+	test_fill_user(test, t->addr, SZ_64K, 25);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+	/* Everything is there already: the new allocation takes nothing. */
+	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 25);
+	expect_clean(test, t);
+}
+
+static void migrate_span_larger_than_allocation(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct test_vram_alloc *alloc;
+
+	test_fill_user(test, t->addr, SZ_64K, 26);
+	alloc = test_vram_alloc(t->vram, t->mm, SZ_32K);
+	KUNIT_ASSERT_NOT_NULL(test, alloc);
+	mmap_read_lock(t->mm);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_migrate_to_devmem(&alloc->devmem, t->mm,
+							    t->addr,
+							    t->addr + SZ_64K, 0,
+							    t->gpu), -EINVAL);
+	mmap_read_unlock(t->mm);
+	/* The caller's reference is consumed on errors too. */
+	KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 26);
+	expect_clean(test, t);
+}
+
+/*
+ * Fail the allocations of a migration path one at a time (fail-nth): each
+ * failure gives -ENOMEM, leaves every page where it was, and the data intact.
+ */
+static void migrate_survives_each_failed_allocation(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	unsigned int nth, failed = 0;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	test_fill_user(test, t->addr, SZ_64K, 27);
+	for (nth = 1; nth < 16; nth++) {
+		current->fail_nth = nth;
+		err = test_vram_migrate(t->vram, t->mm, t->addr,
+					t->addr + SZ_64K, 0, NULL);
+		if (current->fail_nth) {
+			current->fail_nth = 0;
+			KUNIT_EXPECT_EQ(test, err, 0);
+			break;
+		}
+		failed++;
+		KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+		KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
+		test_expect_data(test, NULL, t->addr, SZ_64K, 27);
+	}
+	KUNIT_EXPECT_GE(test, failed, 2);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 27);
+	expect_clean(test, t);
+}
+
+static void evict_survives_each_failed_allocation(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct test_vram_alloc *alloc;
+	unsigned int nth, failed = 0;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	test_fill_user(test, t->addr, SZ_64K, 28);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, &alloc), 0);
+	for (nth = 1; nth < 16; nth++) {
+		current->fail_nth = nth;
+		err = drm_pagemap_evict_to_ram(&alloc->devmem);
+		if (current->fail_nth) {
+			current->fail_nth = 0;
+			KUNIT_EXPECT_EQ(test, err, 0);
+			break;
+		}
+		failed++;
+		KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+		KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+		test_expect_data(test, t->gpu, t->addr, SZ_64K, 28);
+	}
+	KUNIT_EXPECT_GE(test, failed, 1);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 28);
+	expect_clean(test, t);
+}
+
+static void migrate_cpu_fault_allocation_fails(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	u8 byte;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	test_fill_user(test, t->addr, SZ_64K, 29);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+	/* The CPU fault cannot allocate: the access fails, nothing moves. */
+	current->fail_nth = 1;
+	KUNIT_EXPECT_NE(test, copy_from_user(&byte, (void __user *)t->addr, 1),
+			0);
+	KUNIT_EXPECT_EQ(test, current->fail_nth, 0);
+	current->fail_nth = 0;
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 29);
+	expect_clean(test, t);
+}
+
 static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_gpu_reads_device_data),
 	KUNIT_CASE(migrate_cpu_reads_one_page),
@@ -878,6 +1005,11 @@ static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_cpu_fault_copy_fails),
 	KUNIT_CASE(migrate_other_owner_gets_system_pages),
 	KUNIT_CASE(migrate_populate_mm),
+	KUNIT_CASE(migrate_again_is_noop),
+	KUNIT_CASE(migrate_span_larger_than_allocation),
+	KUNIT_CASE(migrate_survives_each_failed_allocation),
+	KUNIT_CASE(evict_survives_each_failed_allocation),
+	KUNIT_CASE(migrate_cpu_fault_allocation_fails),
 	KUNIT_CASE(migrate_scan_mm_two_pagemaps),
 	KUNIT_CASE(migrate_timeslice_keeps_pages_on_device),
 	KUNIT_CASE_SLOW(migrate_evict_while_cpu_faults),
