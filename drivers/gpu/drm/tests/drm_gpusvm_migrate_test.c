@@ -199,48 +199,43 @@ static void migrate_refuses_unmigratable_memory(struct kunit *test)
 	expect_clean(test, t);
 }
 
-static void migrate_vram_exhausted(struct kunit *test)
+/* A driver callback of the migration failing once, and what it returns. */
+struct callback_failure {
+	const char *desc;
+	size_t knob;		/* offset of the bool in struct test_vram */
+	int err;
+};
+
+static const struct callback_failure callback_failures[] = {
+	{ "VRAM exhausted", offsetof(struct test_vram, exhausted), -ENOMEM },
+	{ "populate_devmem_pfn fails", offsetof(struct test_vram, fail_populate),
+	  -ENOMEM },
+	{ "copy_to_devmem fails",
+	  offsetof(struct test_vram, fail_copy_to_devmem), -EIO },
+};
+
+static void callback_failure_desc(const struct callback_failure *f, char *desc)
 {
+	strscpy(desc, f->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(callback_failure, callback_failures, callback_failure_desc);
+
+static void migrate_callback_fails(struct kunit *test)
+{
+	const struct callback_failure *f = test->param_value;
 	struct migrate_test *t = test->priv;
 
 	test_fill_user(test, t->addr, SZ_64K, 7);
-	t->vram->exhausted = true;
+	*(bool *)((void *)t->vram + f->knob) = true;
 	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL),
-			-ENOMEM);
+			f->err);
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
-	/* The range keeps working from system memory. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
+	/* The data stays in system memory, and the range keeps working. */
+	test_expect_data(test, NULL, t->addr, SZ_64K, 7);
 	test_expect_data(test, t->gpu, t->addr, SZ_64K, 7);
-	expect_clean(test, t);
-}
-
-static void migrate_copy_to_devmem_fails(struct kunit *test)
-{
-	struct migrate_test *t = test->priv;
-
-	test_fill_user(test, t->addr, SZ_64K, 8);
-	t->vram->fail_copy_to_devmem = true;
-	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
-						t->addr + SZ_64K, 0, NULL),
-			-EIO);
-	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
-	test_expect_data(test, NULL, t->addr, SZ_64K, 8);
-	expect_clean(test, t);
-}
-
-static void migrate_populate_fails(struct kunit *test)
-{
-	struct migrate_test *t = test->priv;
-
-	test_fill_user(test, t->addr, SZ_64K, 9);
-	t->vram->fail_populate = true;
-	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
-						t->addr + SZ_64K, 0, NULL),
-			-ENOMEM);
-	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->allocations), 0);
-	test_expect_data(test, t->gpu, t->addr, SZ_64K, 9);
 	expect_clean(test, t);
 }
 
@@ -991,9 +986,7 @@ static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_ping_pong),
 	KUNIT_CASE(migrate_evict_while_mapped),
 	KUNIT_CASE(migrate_refuses_unmigratable_memory),
-	KUNIT_CASE(migrate_vram_exhausted),
-	KUNIT_CASE(migrate_copy_to_devmem_fails),
-	KUNIT_CASE(migrate_populate_fails),
+	KUNIT_CASE_PARAM(migrate_callback_fails, callback_failure_gen_params),
 	KUNIT_CASE(migrate_evict_copy_fails_then_retries),
 	KUNIT_CASE(migrate_device_map_fails),
 	KUNIT_CASE(migrate_devmem_only_and_mixed),
