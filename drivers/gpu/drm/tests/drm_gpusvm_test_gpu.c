@@ -9,6 +9,7 @@
  * that every case can end by asserting that nothing leaked.
  */
 
+#include <kunit/device.h>
 #include <kunit/resource.h>
 #include <kunit/test.h>
 
@@ -262,6 +263,10 @@ int test_gpu_fault(struct test_gpu *gpu, unsigned long addr, bool write)
 			return PTR_ERR(range);
 		}
 
+		/* Placement is advice: the fault goes on wherever pages are. */
+		if (gpu->migrate && range->flags.migrate_devmem)
+			gpu->migrate(gpu, range);
+
 		err = drm_gpusvm_range_get_pages(&gpu->gpusvm, range,
 						 &gpu->ctx);
 		if (err == -EOPNOTSUPP) {
@@ -488,22 +493,37 @@ void test_gpu_fini(struct test_gpu *gpu)
 }
 
 /**
- * test_gpu_expect_clean() - Tear down and expect nothing leaked
- * @gpu: The test GPU, the only one alive.
+ * test_gpus_expect_clean() - Tear several GPUs down and expect nothing leaked
+ * @gpus: The test GPUs, all that are alive, in creation order.
+ * @n: Number of @gpus.
  *
  * Every range and notifier freed, no range freed with DMA mappings, and
- * mm_users back to what it was before the GPU existed. (mm_count is not
- * checked: lazy TLB switches of other kthreads borrow it at any time.)
+ * mm_users back to what it was before the first GPU existed. (mm_count is
+ * not checked: lazy TLB switches of other kthreads borrow it at any time.)
+ */
+void test_gpus_expect_clean(struct test_gpu **gpus, unsigned int n)
+{
+	struct kunit *test = gpus[0]->test;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		test_gpu_fini(gpus[i]);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, atomic_read(&gpus[i]->ranges), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&gpus[i]->leaked_dma), 0);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&gpus[0]->mm->mm_users),
+			gpus[0]->mm_users);
+}
+
+/**
+ * test_gpu_expect_clean() - Tear down and expect nothing leaked
+ * @gpu: The test GPU, the only one alive.
  */
 void test_gpu_expect_clean(struct test_gpu *gpu)
 {
-	struct kunit *test = gpu->test;
-
-	test_gpu_fini(gpu);
-	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->leaked_dma), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->mm->mm_users), gpu->mm_users);
+	test_gpus_expect_clean(&gpu, 1);
 }
 
 static void test_gpu_release(void *data)
@@ -612,28 +632,20 @@ void test_expect_data(struct kunit *test, struct test_gpu *gpu,
 	kunit_kfree(test, buf);
 }
 
-/**
- * test_gpu_create() - Create a test GPU mirroring the test thread's mm
- * @test: The KUnit case.
- * @mm_start: Start of the mirrored window.
- * @mm_range: Size of the mirrored window.
- * @notifier_size: Notifier window size.
- * @chunk_sizes: Range sizes.
- * @num_chunks: Number of @chunk_sizes.
- *
- * The GPU VA window starts as the mirrored window. The GPU is torn down
- * when the case ends, whatever happens.
- *
- * Returns: The test GPU (the case is aborted on failure).
- */
-struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
-				 unsigned long mm_range,
-				 unsigned long notifier_size,
-				 const unsigned long *chunk_sizes,
-				 int num_chunks)
+static atomic_t test_gpu_ids = ATOMIC_INIT(0);
+
+/* A GPU VM on @drm, or on a device of its own if @drm is NULL. */
+static struct test_gpu *__test_gpu_create(struct kunit *test,
+					  struct drm_device *drm,
+					  unsigned long mm_start,
+					  unsigned long mm_range,
+					  unsigned long notifier_size,
+					  const unsigned long *chunk_sizes,
+					  int num_chunks)
 {
 	struct test_gpu *gpu;
 	struct device *dev;
+	char name[32];
 	int err;
 
 	/* The case's mm comes with its first mapping. */
@@ -645,12 +657,20 @@ struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
 	gpu->test = test;
 	gpu->mm = current->mm;
 
-	dev = drm_kunit_helper_alloc_device(test);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
-	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
-	gpu->drm = __drm_kunit_helper_alloc_drm_device(test, dev,
-						       sizeof(*gpu->drm), 0, 0);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, gpu->drm);
+	if (drm) {
+		gpu->drm = drm;
+	} else {
+		/* Each device has a name of its own: several may coexist. */
+		snprintf(name, sizeof(name), "gpusvm-test-gpu%d",
+			 atomic_inc_return(&test_gpu_ids));
+		dev = kunit_device_register(test, name);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+		KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
+		gpu->drm = __drm_kunit_helper_alloc_drm_device(test, dev,
+							       sizeof(*gpu->drm),
+							       0, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, gpu->drm);
+	}
 
 	mutex_init(&gpu->lock);
 	xa_init(&gpu->pt);
@@ -669,6 +689,48 @@ struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_gpu_release,
 							gpu), 0);
 	return gpu;
+}
+
+/**
+ * test_gpu_create() - Create a test GPU mirroring the test thread's mm
+ * @test: The KUnit case.
+ * @mm_start: Start of the mirrored window.
+ * @mm_range: Size of the mirrored window.
+ * @notifier_size: Notifier window size.
+ * @chunk_sizes: Range sizes.
+ * @num_chunks: Number of @chunk_sizes.
+ *
+ * Each test GPU is a DRM device of its own, with one GPU VM. The GPU VA
+ * window starts as the mirrored window. The GPU is torn down when the case
+ * ends, whatever happens.
+ *
+ * Returns: The test GPU (the case is aborted on failure).
+ */
+struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
+				 unsigned long mm_range,
+				 unsigned long notifier_size,
+				 const unsigned long *chunk_sizes,
+				 int num_chunks)
+{
+	return __test_gpu_create(test, NULL, mm_start, mm_range, notifier_size,
+				 chunk_sizes, num_chunks);
+}
+
+/**
+ * test_gpu_create_vm() - Another GPU VM on the device of a test GPU
+ * @gpu: The test GPU whose DRM device the new VM shares.
+ *
+ * The new VM mirrors the same mm with the default layout of
+ * test_gpu_create_default() and has its own GPU SVM instance, page table,
+ * driver lock and options.
+ *
+ * Returns: The new test GPU.
+ */
+struct test_gpu *test_gpu_create_vm(struct test_gpu *gpu)
+{
+	return __test_gpu_create(gpu->test, gpu->drm, 0, TASK_SIZE, SZ_512M,
+				 test_gpu_chunk_sizes,
+				 ARRAY_SIZE(test_gpu_chunk_sizes));
 }
 
 /**

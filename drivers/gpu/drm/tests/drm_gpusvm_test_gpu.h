@@ -59,6 +59,15 @@ struct test_gpu {
 	atomic_t leaked_dma;
 	/** @invalidations: Calls of the invalidate callback. */
 	atomic_t invalidations;
+	/**
+	 * @migrate: Placement policy (optional). Called by each fault, driver
+	 * lock held, for a range that may live in device memory, before its
+	 * pages are collected. Its result is advice only: the fault goes on
+	 * with the pages wherever they are.
+	 */
+	int (*migrate)(struct test_gpu *gpu, struct drm_gpusvm_range *range);
+	/** @migrate_data: For @migrate. */
+	void *migrate_data;
 	/** @fail_range_alloc: Make the next range allocation fail. */
 	bool fail_range_alloc;
 
@@ -86,8 +95,10 @@ struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
 				 const unsigned long *chunk_sizes,
 				 int num_chunks);
 struct test_gpu *test_gpu_create_default(struct kunit *test);
+struct test_gpu *test_gpu_create_vm(struct test_gpu *gpu);
 void test_gpu_fini(struct test_gpu *gpu);
 void test_gpu_expect_clean(struct test_gpu *gpu);
+void test_gpus_expect_clean(struct test_gpu **gpus, unsigned int n);
 
 int test_gpu_fault(struct test_gpu *gpu, unsigned long addr, bool write);
 int test_gpu_read(struct test_gpu *gpu, unsigned long addr, void *buf,
