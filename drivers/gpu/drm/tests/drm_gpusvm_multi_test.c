@@ -191,10 +191,11 @@ static void multi_expect_clean(struct multi_test *t, struct test_gpu **gpus,
 }
 
 /*
- * Two VMs, one device: VM A's fault migrates; VM B's fault on the same span
- * maps the same device pages in place, with no second migration. The CPU
- * writes (moving the pages back), which invalidates both, and both read the
- * new data.
+ * Two VMs, one device: VM B maps the span in system memory; VM A's fault
+ * migrates it, which invalidates VM B through its own notifier; VM B's next
+ * fault maps the same device pages in place, with no second migration. The
+ * CPU writes (moving the pages back), which invalidates both, and both read
+ * the new data.
  */
 static void multi_two_vms_one_device(struct kunit *test)
 {
@@ -204,10 +205,22 @@ static void multi_two_vms_one_device(struct kunit *test)
 	struct drm_gpusvm_range *range;
 
 	test_fill_user(test, t->addr, SZ_64K, 1);
+	gpus[1]->migrate = NULL;
+	test_expect_data(test, gpus[1], t->addr, SZ_64K, 1);
+	gpus[1]->migrate = multi_migrate;
+	KUNIT_EXPECT_TRUE(test, test_gpu_mapped(gpus[1], t->addr));
+	KUNIT_EXPECT_GT(test, test_gpu_dma_entries(gpus[1]), 0);
+
 	test_expect_data(test, gpus[0], t->addr, SZ_64K, 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->migrations), 1);
 	KUNIT_EXPECT_EQ(test, device_pages(t, d->vram, t->addr, SZ_64K), 16);
+	/* VM A's migration reached VM B as a migration by this device. */
 	KUNIT_EXPECT_FALSE(test, test_gpu_mapped(gpus[1], t->addr));
+	KUNIT_EXPECT_EQ(test, test_gpu_dma_entries(gpus[1]), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(gpus[1]->last_event),
+			MMU_NOTIFY_MIGRATE);
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(gpus[1]->last_owner),
+			    d->peer.owner);
 
 	test_expect_data(test, gpus[1], t->addr, SZ_64K, 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->migrations), 1);

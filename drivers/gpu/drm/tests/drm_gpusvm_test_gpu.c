@@ -138,6 +138,8 @@ static void test_gpu_invalidate(struct drm_gpusvm *gpusvm,
 	struct drm_gpusvm_range *range;
 
 	atomic_inc(&gpu->invalidations);
+	WRITE_ONCE(gpu->last_event, mmu_range->event);
+	WRITE_ONCE(gpu->last_owner, mmu_range->owner);
 	drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
 				  mmu_range->end) {
 		/* The pages of the whole range go: so do all its GPU PTEs. */

@@ -59,6 +59,10 @@ struct test_gpu {
 	atomic_t leaked_dma;
 	/** @invalidations: Calls of the invalidate callback. */
 	atomic_t invalidations;
+	/** @last_event: &mmu_notifier_range.event of the last invalidation. */
+	int last_event;
+	/** @last_owner: &mmu_notifier_range.owner of the last invalidation. */
+	void *last_owner;
 	/**
 	 * @migrate: Placement policy (optional). Called by each fault, driver
 	 * lock held, for a range that may live in device memory, before its
