@@ -20,7 +20,8 @@ mapfile -t objects < <(printf '%s\n' "${ours[@]}" | grep -E '^drivers/.*\.c$' | 
 
 # Built only with DEVICE_PRIVATE (see the Makefile hunks).
 devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/tests/drm_gpusvm_test_vram.o
-		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o)
+		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o
+		drivers/gpu/drm/tests/drm_gpusvm_multi_test.o)
 
 status=0
 fail() { echo "check: $*"; status=1; }
