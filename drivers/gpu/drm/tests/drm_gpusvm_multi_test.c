@@ -951,6 +951,122 @@ static void multi_teardown_device_while_peer_works(struct kunit *test)
 	multi_expect_clean(t, gpus, ARRAY_SIZE(gpus));
 }
 
+/*
+ * GPU writes are never lost: device 2 writes through its mapping (device 1's
+ * pages in the group, system pages otherwise) while device 1 keeps
+ * migrating the range into its memory and evicting it. Every write the GPU
+ * finished must be what the CPU and device 1 read at the end.
+ */
+#define WRITER_WRITES	300
+
+struct gpu_writer {
+	struct multi_test *t;
+	struct test_gpu *gpu;
+	unsigned long writes;
+	bool done;
+	int err;
+};
+
+static int gpu_writer_fn(void *data)
+{
+	struct gpu_writer *w = data;
+	unsigned long i;
+	u64 val;
+
+	for (i = 1; i <= WRITER_WRITES && !w->err; i++) {
+		val = i;
+		w->err = test_gpu_write(w->gpu, w->t->addr +
+					(i % CONTEND_PAGES) * PAGE_SIZE +
+					(i / CONTEND_PAGES % 8) * sizeof(u64),
+					&val, sizeof(val));
+		if (!w->err)
+			w->writes++;
+		usleep_range(20, 50);
+	}
+	WRITE_ONCE(w->done, true);
+	while (!kthread_should_stop())
+		schedule_timeout_uninterruptible(1);
+	return 0;
+}
+
+static void multi_gpu_writes_survive_migrations(struct kunit *test)
+{
+	bool group = *(const bool *)test->param_value;
+	struct multi_test *t = test->priv;
+	struct test_vram_alloc *alloc;
+	unsigned long i, evictions = 0, migrations = 0;
+	struct test_gpu *gpus[2];
+	struct task_struct *task;
+	struct multi_dev *d1, *d2;
+	struct gpu_writer *w;
+	u64 val;
+	int err;
+
+	multi_connect(t, 0, 1, group);
+	d1 = multi_dev_create(t);
+	d2 = multi_dev_create(t);
+	gpus[0] = d1->gpu;
+	gpus[1] = d2->gpu;
+	for (i = 0; i < ARRAY_SIZE(gpus); i++) {
+		gpus[i]->gpuva_start = t->addr;
+		gpus[i]->gpuva_end = t->addr + SZ_64K;
+	}
+	/* Device 2 works wherever the pages are; device 1 moves them. */
+	d2->gpu->migrate = NULL;
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->t = t;
+	w->gpu = d2->gpu;
+	test_fill_user(test, t->addr, SZ_64K, 12);
+
+	mmget(t->mm);
+	task = kthread_run(gpu_writer_fn, w, "gpusvm-gpu-writer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	while (!READ_ONCE(w->done)) {
+		err = test_vram_migrate(d1->vram, t->mm, t->addr,
+					t->addr + SZ_64K, 0, &alloc);
+		if (!err) {
+			migrations++;
+			usleep_range(100, 200);
+			err = drm_pagemap_evict_to_ram(&alloc->devmem);
+			KUNIT_EXPECT_EQ(test, err, 0);
+			evictions += !err;
+		} else {
+			KUNIT_EXPECT_EQ(test, err, -EBUSY);
+		}
+		usleep_range(100, 200);
+	}
+	kthread_stop(task);
+	mmput(t->mm);
+
+	kunit_info(test, "%lu GPU writes, %lu migrations, %lu evictions\n",
+		   w->writes, migrations, evictions);
+	KUNIT_EXPECT_EQ(test, w->err, 0);
+	KUNIT_EXPECT_EQ(test, w->writes, WRITER_WRITES);
+	KUNIT_EXPECT_GT(test, migrations, 0);
+
+	/* The last write to each word, read by device 1 and by the CPU. */
+	for (i = WRITER_WRITES - 8 * CONTEND_PAGES + 1; i <= WRITER_WRITES;
+	     i++) {
+		unsigned long addr = t->addr + (i % CONTEND_PAGES) * PAGE_SIZE +
+				     (i / CONTEND_PAGES % 8) * sizeof(u64);
+
+		val = 0;
+		KUNIT_ASSERT_EQ(test, test_gpu_read(d1->gpu, addr, &val,
+						    sizeof(val)), 0);
+		KUNIT_EXPECT_EQ(test, val, (u64)i);
+		val = 0;
+		KUNIT_ASSERT_EQ(test, copy_from_user(&val, (void __user *)addr,
+						     sizeof(val)), 0);
+		KUNIT_EXPECT_EQ(test, val, (u64)i);
+	}
+	/* Past the words written, the CPU's data is untouched. */
+	for (i = 0; i < CONTEND_PAGES; i++)
+		test_expect_data(test, NULL, t->addr + i * PAGE_SIZE + SZ_1K,
+				 SZ_1K, test_pattern(12, i * PAGE_SIZE + SZ_1K));
+	multi_expect_clean(t, gpus, ARRAY_SIZE(gpus));
+}
+
 /* Owner lists on their own: peers with an interconnect matrix. */
 #define OWNER_PEERS	4
 
@@ -1148,6 +1264,8 @@ static struct kunit_case drm_gpusvm_multi_cases[] = {
 	KUNIT_CASE(multi_three_vms_share_system_pages),
 	KUNIT_CASE(multi_teardown_vm_while_other_works),
 	KUNIT_CASE(multi_teardown_device_while_peer_works),
+	KUNIT_CASE_PARAM(multi_gpu_writes_survive_migrations,
+			 multi_group_gen_params),
 	KUNIT_CASE_PARAM_ATTR(multi_contention, multi_group_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
 	{}
