@@ -1148,6 +1148,12 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		/* -EBUSY: an invalidation ran since mmu_interval_read_begin(). */
 		if (err != -EBUSY || time_after(jiffies, timeout))
 			break;
+		/*
+		 * Holding no page now: let a CPU faulter we raced with (a
+		 * migration of ours back from device memory invalidates too)
+		 * finish before faulting again.
+		 */
+		cond_resched();
 	}
 
 	kvfree(pfns);
@@ -1345,6 +1351,9 @@ static int drm_gpusvm_range_hmm_fault(struct drm_gpusvm_range *range,
 		mmap_read_lock(mm);
 		err = hmm_range_fault(hmm_range);
 		mmap_read_unlock(mm);
+		/* Holding no page: let a CPU faulter we raced with finish. */
+		if (err == -EBUSY)
+			cond_resched();
 	} while (err == -EBUSY && !time_after(jiffies, timeout));
 
 	mmput(mm);

@@ -76,10 +76,15 @@
  * it runs &dev_pagemap_ops.migrate_to_ram, so concurrent faulters and an
  * eviction may make each other skip a page. Faults simply return and let the
  * CPU fault again; eviction retries the pages that did not move, bounded in
- * time. Two CPUs that keep faulting the very same device page at the same
- * moment can keep each other from moving it for as long as they both keep
- * faulting (mainline Linux 6.15 locks the page in the fault path for this);
- * a faulter that did not move its page yields before it faults again.
+ * time. Who yields matters, since a faulter holds its reference for as long
+ * as it is in the callback: a CPU fault that did not move its page yields
+ * there before it faults again, while a device's fault (hmm_range_fault(),
+ * %FAULT_FLAG_REMOTE) returns at once and its GPU SVM caller yields outside,
+ * holding no page, so a CPU and a device faulting the same page always let
+ * one of them through. Two CPUs that keep faulting the very same device page
+ * at the same moment can still keep each other from moving it for as long as
+ * they both keep faulting (mainline Linux 6.15 locks the page in the fault
+ * path for this).
  */
 
 /* How long drm_pagemap_evict_to_ram() keeps retrying pages that are busy. */
@@ -886,8 +891,15 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 
 out_free:
 	kvfree(buf);
-	/* If another faulter kept the page, it must get to run first. */
-	cond_resched();
+	/*
+	 * If another faulter kept the page, it must get to run first. A CPU
+	 * fault can only yield here, holding its page reference; a device
+	 * fault (hmm_range_fault(), FAULT_FLAG_REMOTE) returns at once: our
+	 * migration attempt invalidated its range, so its caller sees -EBUSY
+	 * and yields holding no page, which lets the CPU faulter through.
+	 */
+	if (!(vmf->flags & FAULT_FLAG_REMOTE))
+		cond_resched();
 	return ret;
 }
 
