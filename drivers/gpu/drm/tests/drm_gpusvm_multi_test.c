@@ -169,6 +169,21 @@ static void multi_connect(struct multi_test *t, int i, int j, bool connected)
 	t->interconnect[j][i] = connected;
 }
 
+/*
+ * Devices 1 and 2, in one owner group or with owners of their own; @gpus
+ * gets their first GPU VMs.
+ */
+static void multi_two_devs(struct multi_test *t, bool group,
+			   struct multi_dev **d1, struct multi_dev **d2,
+			   struct test_gpu **gpus)
+{
+	multi_connect(t, 0, 1, group);
+	*d1 = multi_dev_create(t);
+	*d2 = multi_dev_create(t);
+	gpus[0] = (*d1)->gpu;
+	gpus[1] = (*d2)->gpu;
+}
+
 static unsigned long device_pages(struct multi_test *t, struct test_vram *vram,
 				  unsigned long addr, size_t len)
 {
@@ -254,9 +269,10 @@ static void multi_two_vms_one_device(struct kunit *test)
 static void multi_two_devices_two_owners(struct kunit *test)
 {
 	struct multi_test *t = test->priv;
-	struct multi_dev *d1 = multi_dev_create(t);
-	struct multi_dev *d2 = multi_dev_create(t);
-	struct test_gpu *gpus[2] = { d1->gpu, d2->gpu };
+	struct multi_dev *d1, *d2;
+	struct test_gpu *gpus[2];
+
+	multi_two_devs(t, false, &d1, &d2, gpus);
 
 	KUNIT_EXPECT_PTR_NE(test, d1->peer.owner, d2->peer.owner);
 	test_fill_user(test, t->addr, SZ_64K, 3);
@@ -306,11 +322,7 @@ static void multi_owner_group_maps_peer_pages(struct kunit *test)
 	struct drm_gpusvm_range *range;
 	u64 val = 0x5eed5eed5eed5eedULL;
 
-	multi_connect(t, 0, 1, true);
-	d1 = multi_dev_create(t);
-	d2 = multi_dev_create(t);
-	gpus[0] = d1->gpu;
-	gpus[1] = d2->gpu;
+	multi_two_devs(t, true, &d1, &d2, gpus);
 	KUNIT_ASSERT_PTR_EQ(test, d1->peer.owner, d2->peer.owner);
 
 	test_fill_user(test, t->addr, SZ_64K, 5);
@@ -362,11 +374,7 @@ static void multi_owner_group_two_pagemaps(struct kunit *test)
 	struct test_gpu *gpu;
 	int i, err;
 
-	multi_connect(t, 0, 1, true);
-	d1 = multi_dev_create(t);
-	d2 = multi_dev_create(t);
-	gpus[0] = d1->gpu;
-	gpus[1] = d2->gpu;
+	multi_two_devs(t, true, &d1, &d2, gpus);
 	gpu = d1->gpu;
 	/* Ranges of 64K: each half of the range on one device. */
 	for (i = 0; i < ARRAY_SIZE(gpus); i++) {
@@ -436,12 +444,9 @@ static void multi_three_vms_two_devices(struct kunit *test)
 	struct test_gpu *gpus[3];
 	int i;
 
-	multi_connect(t, 0, 1, group);
-	d1 = multi_dev_create(t);
-	d2 = multi_dev_create(t);
-	gpus[0] = d1->gpu;
-	gpus[1] = multi_vm_create(d1);
+	multi_two_devs(t, group, &d1, &d2, gpus);
 	gpus[2] = d2->gpu;
+	gpus[1] = multi_vm_create(d1);
 
 	test_fill_user(test, t->addr, SZ_64K, 7);
 	test_expect_data(test, gpus[0], t->addr, SZ_64K, 7);
@@ -901,10 +906,7 @@ static void multi_timeslice_protects_the_holder(struct kunit *test)
 
 	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r);
-	d1 = multi_dev_create(t);
-	d2 = multi_dev_create(t);
-	gpus[0] = d1->gpu;
-	gpus[1] = d2->gpu;
+	multi_two_devs(t, false, &d1, &d2, gpus);
 	d1->gpu->migrate = NULL;
 	d2->gpu->migrate = NULL;
 
@@ -988,11 +990,7 @@ static void multi_teardown_device_while_peer_works(struct kunit *test)
 
 	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r);
-	multi_connect(t, 0, 1, true);
-	d1 = multi_dev_create(t);
-	d2 = multi_dev_create(t);
-	gpus[0] = d1->gpu;
-	gpus[1] = d2->gpu;
+	multi_two_devs(t, true, &d1, &d2, gpus);
 	owner = d2->peer.owner;
 
 	test_fill_user(test, t->addr, SZ_64K, 11);
@@ -1069,11 +1067,7 @@ static void multi_gpu_writes_survive_migrations(struct kunit *test)
 	u64 val;
 	int err;
 
-	multi_connect(t, 0, 1, group);
-	d1 = multi_dev_create(t);
-	d2 = multi_dev_create(t);
-	gpus[0] = d1->gpu;
-	gpus[1] = d2->gpu;
+	multi_two_devs(t, group, &d1, &d2, gpus);
 	for (i = 0; i < ARRAY_SIZE(gpus); i++) {
 		gpus[i]->gpuva_start = t->addr;
 		gpus[i]->gpuva_end = t->addr + SZ_64K;
