@@ -431,6 +431,65 @@ static void multi_owner_group_two_pagemaps(struct kunit *test)
 }
 
 /*
+ * One owner group, a range half on device 1 and half in system memory:
+ * device 2 maps both halves in one go when it allows mixing (the system
+ * half with the DMA API, device 1's half through device 1's pagemap);
+ * without allow_mixed it gets -EOPNOTSUPP with nothing mapped, and its
+ * fault handler evicts and retries.
+ */
+static void multi_owner_group_peer_and_system_pages(struct kunit *test)
+{
+	struct multi_test *t = test->priv;
+	struct drm_gpusvm_range *range;
+	struct multi_dev *d1, *d2;
+	struct test_gpu *gpus[2];
+	struct test_gpu *gpu;
+	int i, err;
+
+	multi_two_devs(t, true, &d1, &d2, gpus);
+	gpu = d2->gpu;
+	for (i = 0; i < ARRAY_SIZE(gpus); i++) {
+		gpus[i]->gpuva_start = t->addr;
+		gpus[i]->gpuva_end = t->addr + SZ_64K;
+		gpus[i]->migrate = NULL;
+	}
+	test_fill_user(test, t->addr, SZ_64K, 14);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(d1->vram, t->mm, t->addr,
+						t->addr + SZ_32K, 0, NULL), 0);
+
+	test_expect_data(test, gpu, t->addr, SZ_64K, 14);
+	range = test_gpu_range_at(gpu, t->addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	KUNIT_EXPECT_PTR_EQ(test, range->pages.dpagemap, &d1->vram->dpagemap);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d1->vram->device_maps),
+			SZ_32K / PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, device_pages(t, d1->vram, t->addr, SZ_64K), 8);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, d2->peer.owner,
+						 &d2->vram->dpagemap),
+			DRM_GPUSVM_SCAN_MIXED);
+
+	/* Without mixing, nothing stays mapped; the fault loop evicts. */
+	test_gpu_remove_all_ranges(gpu);
+	gpu->ctx.allow_mixed = false;
+	mutex_lock(&gpu->lock);
+	range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, t->addr,
+						gpu->gpuva_start,
+						gpu->gpuva_end, &gpu->ctx);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, range);
+	err = drm_gpusvm_range_get_pages(&gpu->gpusvm, range, &gpu->ctx);
+	mutex_unlock(&gpu->lock);
+	KUNIT_EXPECT_EQ(test, err, -EOPNOTSUPP);
+	KUNIT_EXPECT_FALSE(test, range->pages.flags.has_dma_mapping);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d1->vram->device_maps), 0);
+
+	test_expect_data(test, gpu, t->addr, SZ_64K, 14);
+	KUNIT_EXPECT_EQ(test, device_pages(t, d1->vram, t->addr, SZ_64K), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d1->vram->allocations), 0);
+	test_expect_data(test, d1->gpu, t->addr, SZ_64K, 14);
+	multi_expect_clean(t, gpus, ARRAY_SIZE(gpus));
+}
+
+/*
  * Three VMs: two on device 1, one on device 2, with owners of their own or
  * one owner group. With two owners, device 2's fault takes the pages back
  * to system memory and both VMs of device 1 are invalidated; with one
@@ -1321,6 +1380,7 @@ static struct kunit_case drm_gpusvm_multi_cases[] = {
 	KUNIT_CASE(multi_two_devices_two_owners),
 	KUNIT_CASE(multi_owner_group_maps_peer_pages),
 	KUNIT_CASE(multi_owner_group_two_pagemaps),
+	KUNIT_CASE(multi_owner_group_peer_and_system_pages),
 	KUNIT_CASE_PARAM(multi_three_vms_two_devices, multi_group_gen_params),
 	KUNIT_CASE(multi_three_vms_share_system_pages),
 	KUNIT_CASE(multi_timeslice_protects_the_holder),
