@@ -76,8 +76,10 @@ struct drm_pagemap_ops {
 	/**
 	 * @device_map: Map a device page of this region for access by @dev.
 	 *
-	 * @order is log2 of the number of pages to map from @page on, @dir the
-	 * access wanted. Called with the GPU SVM notifier lock held: must not
+	 * @dev is the device of the GPU VM mapping the page: this region's own
+	 * device, or a peer of its owner group that reaches it over an
+	 * interconnect. @order is log2 of the number of pages to map from
+	 * @page on, @dir the access wanted. Called with the GPU SVM notifier lock held: must not
 	 * sleep to allocate memory. Returns the address; on failure its
 	 * &drm_pagemap_addr.addr is %DMA_MAPPING_ERROR.
 	 */
