@@ -442,105 +442,18 @@ static void migrate_refuses_file_backed(struct kunit *test)
 	expect_clean(test, t);
 }
 
-/* A CPU thread of the test's process, reading or writing its memory. */
-struct cpu_thread {
-	struct migrate_test *t;
-	unsigned long addr;
-	size_t len;
-	u8 seed;
-	bool once;
-	bool stop;
-	unsigned long reads;
-	int err;
-	struct completion done;
-	struct task_struct *task;
-};
-
-static int cpu_reader_fn(void *data)
-{
-	struct cpu_thread *c = data;
-	u8 *buf = kmalloc(c->len, GFP_KERNEL);
-	size_t i;
-
-	if (!buf) {
-		c->err = -ENOMEM;
-		goto out;
-	}
-	kthread_use_mm(c->t->mm);
-	do {
-		if (copy_from_user(buf, (void __user *)c->addr, c->len)) {
-			c->err = -EFAULT;
-			break;
-		}
-		for (i = 0; i < c->len; i++)
-			if (buf[i] != test_pattern(c->seed, i))
-				break;
-		if (i < c->len) {
-			c->err = -EIO;
-			break;
-		}
-		c->reads++;
-		cond_resched();
-	} while (!c->once && !READ_ONCE(c->stop));
-	kthread_unuse_mm(c->t->mm);
-	kfree(buf);
-out:
-	complete(&c->done);
-	while (!kthread_should_stop())
-		schedule_timeout_uninterruptible(1);
-	return 0;
-}
-
-/* Stop the thread and drop its mm reference (idempotent). */
-static void cpu_thread_stop(void *data)
-{
-	struct cpu_thread *c = data;
-
-	if (!c->task)
-		return;
-	WRITE_ONCE(c->stop, true);
-	kthread_stop(c->task);
-	c->task = NULL;
-	mmput(c->t->mm);
-}
-
-static struct cpu_thread *cpu_reader_start(struct kunit *test,
-					   struct migrate_test *t,
-					   unsigned long addr, size_t len,
-					   u8 seed, bool once)
-{
-	struct cpu_thread *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, c);
-	c->t = t;
-	c->addr = addr;
-	c->len = len;
-	c->seed = seed;
-	c->once = once;
-	init_completion(&c->done);
-	mmget(t->mm);
-	c->task = kthread_run(cpu_reader_fn, c, "gpusvm-cpu-reader");
-	if (IS_ERR(c->task)) {
-		mmput(t->mm);
-		KUNIT_FAIL_AND_ABORT(test, "kthread_run: %ld", PTR_ERR(c->task));
-	}
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, cpu_thread_stop,
-							c), 0);
-	return c;
-}
-
 static void migrate_timeslice_keeps_pages_on_device(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 	struct test_vram_alloc *alloc;
-	struct cpu_thread *reader;
+	struct test_reader *reader;
 
 	test_fill_user(test, t->addr, SZ_64K, 17);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 60 * MSEC_PER_SEC,
 						&alloc), 0);
-	reader = cpu_reader_start(test, t, t->addr + SZ_16K, PAGE_SIZE,
-				  test_pattern(17, SZ_16K), true);
+	reader = test_reader_start(test, t->mm, NULL, t->addr + SZ_16K,
+				   PAGE_SIZE, test_pattern(17, SZ_16K), true);
 
 	/* Within the timeslice the CPU reader waits and the page stays. */
 	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&reader->done,
@@ -557,7 +470,7 @@ static void migrate_timeslice_keeps_pages_on_device(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, reader->err, 0);
 	KUNIT_EXPECT_EQ(test, reader->reads, 1);
 	KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
-	cpu_thread_stop(reader);
+	test_reader_stop(reader);
 	expect_clean(test, t);
 }
 
@@ -565,7 +478,7 @@ static void migrate_evict_while_cpu_faults(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 	struct test_vram_alloc *alloc;
-	struct cpu_thread *r1, *r2;
+	struct test_reader *r1, *r2;
 	int round;
 
 	test_fill_user(test, t->addr, SZ_64K, 18);
@@ -581,15 +494,17 @@ static void migrate_evict_while_cpu_faults(struct kunit *test)
 		 * (see the DOC of drm_pagemap.c).
 		 */
 		if (!r1) {
-			r1 = cpu_reader_start(test, t, t->addr, SZ_32K, 18, false);
-			r2 = cpu_reader_start(test, t, t->addr + SZ_32K, SZ_32K,
-					      test_pattern(18, SZ_32K), false);
+			r1 = test_reader_start(test, t->mm, NULL, t->addr,
+					       SZ_32K, 18, false);
+			r2 = test_reader_start(test, t->mm, NULL,
+					       t->addr + SZ_32K, SZ_32K,
+					       test_pattern(18, SZ_32K), false);
 		}
 		KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
 		KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
 	}
-	cpu_thread_stop(r1);
-	cpu_thread_stop(r2);
+	test_reader_stop(r1);
+	test_reader_stop(r2);
 	KUNIT_EXPECT_EQ(test, r1->err, 0);
 	KUNIT_EXPECT_EQ(test, r2->err, 0);
 	KUNIT_EXPECT_GT(test, r1->reads + r2->reads, 0);
@@ -610,14 +525,6 @@ struct stress {
 	struct completion done;
 };
 
-static void stress_exit(struct stress *st)
-{
-	if (atomic_dec_and_test(&st->running))
-		complete(&st->done);
-	while (!kthread_should_stop())
-		schedule_timeout_uninterruptible(1);
-}
-
 static int stress_migrator(void *data)
 {
 	struct stress *st = data;
@@ -637,7 +544,7 @@ static int stress_migrator(void *data)
 		}
 		cond_resched();
 	}
-	stress_exit(st);
+	test_kthread_finish(&st->running, &st->done);
 	return 0;
 }
 
@@ -658,7 +565,7 @@ static int stress_evictor(void *data)
 		}
 		usleep_range(100, 200);
 	}
-	stress_exit(st);
+	test_kthread_finish(&st->running, &st->done);
 	return 0;
 }
 
@@ -700,7 +607,7 @@ static int stress_cpu(void *data)
 	kthread_unuse_mm(t->mm);
 	kfree(buf);
 out:
-	stress_exit(st);
+	test_kthread_finish(&st->running, &st->done);
 	return 0;
 }
 

@@ -631,14 +631,6 @@ struct contender {
 	int last_err;
 };
 
-static void contend_exit(struct contend *c)
-{
-	if (atomic_dec_and_test(&c->running))
-		complete(&c->finished);
-	while (!kthread_should_stop())
-		schedule_timeout_uninterruptible(1);
-}
-
 static u64 contend_word(unsigned long gen, unsigned long j)
 {
 	return (u64)gen << 32 | j;
@@ -735,7 +727,7 @@ static int contend_gpu(void *data)
 	k->iterations = i;
 	kfree(buf);
 out:
-	contend_exit(c);
+	test_kthread_finish(&c->running, &c->finished);
 	return 0;
 }
 
@@ -775,7 +767,7 @@ static int contend_cpu(void *data)
 	kthread_unuse_mm(t->mm);
 	kfree(buf);
 out:
-	contend_exit(c);
+	test_kthread_finish(&c->running, &c->finished);
 	return 0;
 }
 
@@ -875,75 +867,18 @@ static void multi_contention(struct kunit *test)
 	multi_expect_clean(t, gpus, ARRAY_SIZE(gpus));
 }
 
-/* Keeps reading a range through one GPU VM while another goes away. */
-struct reader {
-	struct multi_test *t;
-	struct test_gpu *gpu;
-	u8 seed;
-	bool once;
-	unsigned long reads;
-	atomic_t stop;
-	struct completion done;
-	int err;
-};
-
-static int reader_fn(void *data)
-{
-	struct reader *r = data;
-	u8 *buf = kmalloc(SZ_64K, GFP_KERNEL);
-	unsigned long i;
-
-	if (!buf) {
-		r->err = -ENOMEM;
-		goto out;
-	}
-	while (!atomic_read(&r->stop) && !r->err) {
-		r->err = test_gpu_read(r->gpu, r->t->addr, buf, SZ_64K);
-		for (i = 0; i < SZ_64K && !r->err; i++)
-			if (buf[i] != test_pattern(r->seed, i))
-				r->err = -EIO;
-		if (!r->err)
-			r->reads++;
-		if (r->once)
-			break;
-		cond_resched();
-	}
-	kfree(buf);
-out:
-	complete(&r->done);
-	while (!kthread_should_stop())
-		schedule_timeout_uninterruptible(1);
-	return 0;
-}
-
-static struct task_struct *reader_start(struct kunit *test, struct reader *r,
-					struct multi_test *t,
-					struct test_gpu *gpu, u8 seed)
-{
-	struct task_struct *task;
-
-	r->t = t;
-	r->gpu = gpu;
-	r->seed = seed;
-	atomic_set(&r->stop, 0);
-	init_completion(&r->done);
-	task = kthread_run(reader_fn, r, "gpusvm-reader");
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
-	return task;
-}
-
 /* Let the reader go on for a while, then stop it: it must have kept going. */
-static void reader_stop(struct kunit *test, struct reader *r,
-			struct task_struct *task)
+static void reader_stop(struct kunit *test, struct test_reader *r)
 {
-	unsigned long before = r->reads;
+	unsigned long before = READ_ONCE(r->reads);
 	int i;
 
-	for (i = 0; i < 1000 && r->reads < before + 3 && !r->err; i++)
+	for (i = 0; i < 1000 && !READ_ONCE(r->err); i++) {
+		if (READ_ONCE(r->reads) >= before + 3)
+			break;
 		usleep_range(5000, 10000);
-	atomic_set(&r->stop, 1);
-	wait_for_completion(&r->done);
-	kthread_stop(task);
+	}
+	test_reader_stop(r);
 	KUNIT_EXPECT_EQ(test, r->err, 0);
 	KUNIT_EXPECT_GE(test, r->reads, before + 3);
 }
@@ -960,11 +895,8 @@ static void multi_timeslice_protects_the_holder(struct kunit *test)
 	struct test_vram_alloc *alloc;
 	struct multi_dev *d1, *d2;
 	struct test_gpu *gpus[2];
-	struct task_struct *task;
-	struct reader *r;
+	struct test_reader *r;
 
-	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, r);
 	multi_two_devs(t, false, &d1, &d2, gpus);
 	d1->gpu->migrate = NULL;
 	d2->gpu->migrate = NULL;
@@ -975,9 +907,7 @@ static void multi_timeslice_protects_the_holder(struct kunit *test)
 						60 * MSEC_PER_SEC, &alloc), 0);
 	test_expect_data(test, d1->gpu, t->addr, SZ_64K, 13);
 
-	mmget(t->mm);
-	r->once = true;
-	task = reader_start(test, r, t, d2->gpu, 13);
+	r = test_reader_start(test, t->mm, d2->gpu, t->addr, SZ_64K, 13, true);
 	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&r->done,
 							  msecs_to_jiffies(200)),
 			0);
@@ -988,8 +918,7 @@ static void multi_timeslice_protects_the_holder(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&r->done, 30 * HZ),
 			0);
-	kthread_stop(task);
-	mmput(t->mm);
+	test_reader_stop(r);
 	KUNIT_EXPECT_EQ(test, r->err, 0);
 	KUNIT_EXPECT_EQ(test, r->reads, 1);
 	KUNIT_EXPECT_TRUE(test, test_gpu_mapped(d2->gpu, t->addr));
@@ -1008,20 +937,15 @@ static void multi_teardown_vm_while_other_works(struct kunit *test)
 	struct multi_test *t = test->priv;
 	struct multi_dev *d = multi_dev_create(t);
 	struct test_gpu *gpus[2] = { d->gpu, multi_vm_create(d) };
-	struct task_struct *task;
-	struct reader *r;
+	struct test_reader *r;
 
-	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, r);
 	test_fill_user(test, t->addr, SZ_64K, 10);
 	test_expect_data(test, gpus[0], t->addr, SZ_64K, 10);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->migrations), 1);
 
-	mmget(t->mm);
-	task = reader_start(test, r, t, gpus[1], 10);
+	r = test_reader_start(test, t->mm, gpus[1], t->addr, SZ_64K, 10, false);
 	test_gpu_fini(gpus[0]);
-	reader_stop(test, r, task);
-	mmput(t->mm);
+	reader_stop(test, r);
 
 	KUNIT_EXPECT_EQ(test, device_pages(t, d->vram, t->addr, SZ_64K), 16);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->vram->device_maps),
@@ -1044,11 +968,8 @@ static void multi_teardown_device_while_peer_works(struct kunit *test)
 	struct drm_pagemap_owner *owner;
 	struct multi_dev *d1, *d2;
 	struct test_gpu *gpus[2];
-	struct task_struct *task;
-	struct reader *r;
+	struct test_reader *r;
 
-	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, r);
 	multi_two_devs(t, true, &d1, &d2, gpus);
 	owner = d2->peer.owner;
 
@@ -1059,13 +980,11 @@ static void multi_teardown_device_while_peer_works(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&d1->vram->device_maps),
 			2 * SZ_2M / PAGE_SIZE);
 
-	mmget(t->mm);
-	task = reader_start(test, r, t, d2->gpu, 11);
+	r = test_reader_start(test, t->mm, d2->gpu, t->addr, SZ_64K, 11, false);
 	test_gpu_fini(d1->gpu);
 	test_vram_expect_clean(d1->vram);
 	drm_pagemap_release_owner(&d1->peer);
-	reader_stop(test, r, task);
-	mmput(t->mm);
+	reader_stop(test, r);
 
 	KUNIT_EXPECT_EQ(test, device_pages(t, d1->vram, t->addr, SZ_64K), 0);
 	KUNIT_EXPECT_PTR_EQ(test, d2->peer.owner, owner);
@@ -1108,8 +1027,7 @@ static int gpu_writer_fn(void *data)
 		usleep_range(20, 50);
 	}
 	WRITE_ONCE(w->done, true);
-	while (!kthread_should_stop())
-		schedule_timeout_uninterruptible(1);
+	test_kthread_finish(NULL, NULL);
 	return 0;
 }
 

@@ -1171,8 +1171,7 @@ static int race_gpu_reader(void *data)
 		cond_resched();
 	}
 	kfree(buf);
-	while (!kthread_should_stop())
-		schedule_timeout_uninterruptible(1);
+	test_kthread_finish(NULL, NULL);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
@@ -691,6 +692,114 @@ static struct test_gpu *__test_gpu_create(struct kunit *test,
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_gpu_release,
 							gpu), 0);
 	return gpu;
+}
+
+/**
+ * test_kthread_finish() - End a test kthread's work, then wait to be stopped
+ * @running: Threads of the group still working, or NULL for a lone thread.
+ * @done: Completed by the last thread of the group to finish (or by the lone
+ *	thread); NULL for none.
+ *
+ * The thread must not exit before kthread_stop() is called on it, so it idles
+ * here until then.
+ */
+void test_kthread_finish(atomic_t *running, struct completion *done)
+{
+	if (done && (!running || atomic_dec_and_test(running)))
+		complete(done);
+	while (!kthread_should_stop())
+		schedule_timeout_uninterruptible(1);
+}
+
+static int test_reader_fn(void *data)
+{
+	struct test_reader *r = data;
+	u8 *buf = kmalloc(r->len, GFP_KERNEL);
+	size_t i;
+
+	if (!buf) {
+		r->err = -ENOMEM;
+		goto out;
+	}
+	if (!r->gpu)
+		kthread_use_mm(r->mm);
+	do {
+		if (r->gpu)
+			r->err = test_gpu_read(r->gpu, r->addr, buf, r->len);
+		else if (copy_from_user(buf, (void __user *)r->addr, r->len))
+			r->err = -EFAULT;
+		for (i = 0; !r->err && i < r->len; i++)
+			if (buf[i] != test_pattern(r->seed, i))
+				r->err = -EIO;
+		if (r->err)
+			break;
+		r->reads++;
+		cond_resched();
+	} while (!r->once && !READ_ONCE(r->stop));
+	if (!r->gpu)
+		kthread_unuse_mm(r->mm);
+	kfree(buf);
+out:
+	test_kthread_finish(NULL, &r->done);
+	return 0;
+}
+
+/**
+ * test_reader_stop() - Stop a reader and drop its mm reference (idempotent)
+ * @r: The reader.
+ */
+void test_reader_stop(struct test_reader *r)
+{
+	if (!r->task)
+		return;
+	WRITE_ONCE(r->stop, true);
+	kthread_stop(r->task);
+	r->task = NULL;
+	mmput(r->mm);
+}
+
+static void test_reader_release(void *data)
+{
+	test_reader_stop(data);
+}
+
+/**
+ * test_reader_start() - Start a kthread reading a pattern back
+ * @test: The KUnit case; the reader is stopped when it ends at the latest.
+ * @mm: The test thread's mm.
+ * @gpu: The test GPU that reads, or NULL for the CPU.
+ * @addr: Start of the span to read.
+ * @len: Length of the span.
+ * @seed: Seed of the pattern expected at @addr (see test_fill_user()).
+ * @once: Read once and finish, instead of reading until stopped.
+ *
+ * Returns: The running reader.
+ */
+struct test_reader *test_reader_start(struct kunit *test,
+				      struct mm_struct *mm,
+				      struct test_gpu *gpu, unsigned long addr,
+				      size_t len, u8 seed, bool once)
+{
+	struct test_reader *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->mm = mm;
+	r->gpu = gpu;
+	r->addr = addr;
+	r->len = len;
+	r->seed = seed;
+	r->once = once;
+	init_completion(&r->done);
+	mmget(mm);
+	r->task = kthread_run(test_reader_fn, r, "gpusvm-reader");
+	if (IS_ERR(r->task)) {
+		mmput(mm);
+		KUNIT_FAIL_AND_ABORT(test, "kthread_run: %ld", PTR_ERR(r->task));
+	}
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							test_reader_release,
+							r), 0);
+	return r;
 }
 
 /**

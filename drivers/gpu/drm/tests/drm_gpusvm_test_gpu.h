@@ -8,6 +8,7 @@
 #define __DRM_GPUSVM_TEST_GPU_H__
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -115,6 +116,45 @@ void test_gpu_remove_all_ranges(struct test_gpu *gpu);
 unsigned long test_gpu_dma_entries(struct test_gpu *gpu);
 struct drm_gpusvm_range *test_gpu_range_at(struct test_gpu *gpu,
 					   unsigned long addr);
+
+/**
+ * struct test_reader - A kthread that keeps reading a pattern back
+ *
+ * It reads [@addr, @addr + @len) through @gpu, or through the CPU mapping
+ * when @gpu is NULL, and checks it against test_pattern(@seed, i), once or
+ * until stopped.
+ */
+struct test_reader {
+	/** @mm: The test thread's mm (a reference is held while running). */
+	struct mm_struct *mm;
+	/** @gpu: The test GPU that reads, or NULL for the CPU. */
+	struct test_gpu *gpu;
+	/** @addr: Start of the span read. */
+	unsigned long addr;
+	/** @len: Length of the span read. */
+	size_t len;
+	/** @seed: Seed of the pattern expected at @addr. */
+	u8 seed;
+	/** @once: Read once, then finish. */
+	bool once;
+	/** @stop: Set to make the reader finish after its current read. */
+	bool stop;
+	/** @reads: Reads that returned the expected bytes. */
+	unsigned long reads;
+	/** @err: First error: the read's, or -EIO for wrong bytes. */
+	int err;
+	/** @done: Completed when the reader has finished reading. */
+	struct completion done;
+	/** @task: The kthread, NULL once stopped. */
+	struct task_struct *task;
+};
+
+struct test_reader *test_reader_start(struct kunit *test,
+				      struct mm_struct *mm,
+				      struct test_gpu *gpu, unsigned long addr,
+				      size_t len, u8 seed, bool once);
+void test_reader_stop(struct test_reader *r);
+void test_kthread_finish(atomic_t *running, struct completion *done);
 
 u8 test_pattern(u8 seed, unsigned long i);
 void test_fill_user(struct kunit *test, unsigned long addr, size_t len,
