@@ -34,7 +34,8 @@ struct drm_gpusvm_ops {
 	/**
 	 * @notifier_alloc: Allocate a notifier (optional, default kzalloc).
 	 *
-	 * Returns a zeroed notifier or NULL on failure.
+	 * Returns a zeroed notifier or NULL on failure (an ERR_PTR() is
+	 * taken as a failure too, with a warning).
 	 */
 	struct drm_gpusvm_notifier *(*notifier_alloc)(void);
 
@@ -48,7 +49,8 @@ struct drm_gpusvm_ops {
 	 * @range_alloc: Allocate a range (optional, default kzalloc).
 	 *
 	 * Called without the notifier lock; may sleep. Returns a zeroed range
-	 * or NULL on failure.
+	 * or NULL on failure (an ERR_PTR() is taken as a failure too, with a
+	 * warning).
 	 */
 	struct drm_gpusvm_range *(*range_alloc)(struct drm_gpusvm *gpusvm);
 
@@ -63,12 +65,14 @@ struct drm_gpusvm_ops {
 	 * @invalidate: Invalidate the GPU mappings of a CPU address span
 	 * (required).
 	 *
-	 * Called with the notifier lock held for write. The driver zaps its
-	 * GPU page-table entries for the span, calls
-	 * drm_gpusvm_range_unmap_pages() with &drm_gpusvm_ctx.in_notifier set
-	 * on every range in it and, on %MMU_NOTIFY_UNMAP, marks those ranges
-	 * with drm_gpusvm_range_set_unmapped() and queues them for its garbage
-	 * collector.
+	 * Called with the notifier lock held for write. For every range that
+	 * overlaps the span, the driver zaps its GPU page-table entries over
+	 * the whole range (not only the span: unmapping drops the whole
+	 * range's DMA mappings), then calls drm_gpusvm_range_unmap_pages()
+	 * with &drm_gpusvm_ctx.in_notifier set and, on %MMU_NOTIFY_UNMAP,
+	 * marks the range with drm_gpusvm_range_set_unmapped() and queues it
+	 * for its garbage collector. Must not take the driver lock nor
+	 * allocate memory that may sleep.
 	 */
 	void (*invalidate)(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_notifier *notifier,
@@ -155,7 +159,7 @@ struct drm_gpusvm_pages {
 	struct drm_pagemap *dpagemap;
 	/**
 	 * @notifier_seq: mmu_interval_read_begin() sequence number the
-	 * mapping was made (or last found current) under.
+	 * mapping was made under.
 	 */
 	unsigned long notifier_seq;
 	/** @flags: State of the pages. */
@@ -168,7 +172,8 @@ struct drm_gpusvm_pages {
  * Same lockless read rules as &struct drm_gpusvm_pages_flags.
  *
  * @migrate_devmem: The range may be migrated to device memory (set at
- *	creation: &drm_gpusvm_ctx.devmem_possible and anonymous private memory).
+ *	creation: &drm_gpusvm_ctx.devmem_possible and a private mapping, whose
+ *	anonymous pages may migrate).
  * @unmapped: The CPU mapping of (part of) the range is gone; the driver
  *	should remove the range.
  * @partial_unmap: Only part of the range was unmapped.
@@ -237,7 +242,9 @@ struct drm_gpusvm_ctx {
 	unsigned long check_pages_threshold;
 	/**
 	 * @timeslice_ms: Minimum time pages migrated to device memory stay
-	 * there before a CPU fault may move them back.
+	 * there before a user-mode CPU fault may move them back (for the
+	 * driver's drm_pagemap_migrate_to_devmem(), at most
+	 * %DRM_PAGEMAP_TIMESLICE_MAX_MS); other faults do not wait.
 	 */
 	unsigned long timeslice_ms;
 	/**

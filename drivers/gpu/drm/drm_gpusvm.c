@@ -51,56 +51,94 @@
 /**
  * DOC: Locking
  *
- * Three locks are involved, always taken in this order:
+ * Locks are taken in this order, never the other way round:
  *
- * - The driver lock (annotated with drm_gpusvm_driver_set_lock()) serialises
- *   drm_gpusvm_range_find_or_insert(), drm_gpusvm_range_remove(),
- *   drm_gpusvm_fini() and so every change of the notifier tree. The helpers
- *   assert it with lockdep.
- * - The mmap lock is taken for read by the helpers around core mm calls
- *   (vma_lookup(), hmm_range_fault()) only. It is never held across
- *   mmu_interval_notifier_insert() or mmu_interval_notifier_remove(): the
- *   first takes it for write on the first notifier of an mm, the second waits
- *   for invalidations to finish.
- * - &drm_gpusvm.notifier_lock is held for write by the invalidation callback
- *   only, which the core mm may call under the mmap lock and from reclaim. It
- *   is held for read while pages are DMA-mapped, while ranges are inserted in
- *   or removed from a notifier, and by the driver while it commits GPU
- *   page-table entries. Since reclaim may wait for it, nothing allocates
- *   memory that may sleep while holding it, and the helpers map pages with it
- *   held but without the mmap lock.
+ * 1. The driver lock (annotated with drm_gpusvm_driver_set_lock(); lockdep
+ *    asserts it held for write where required). It serialises
+ *    drm_gpusvm_range_find_or_insert(), drm_gpusvm_range_remove(),
+ *    drm_gpusvm_range_get_pages(), drm_gpusvm_range_evict(),
+ *    drm_gpusvm_scan_mm(), drm_gpusvm_notifier_find(),
+ *    drm_gpusvm_has_mapping() and drm_gpusvm_fini(), so every change of the
+ *    notifier tree, and every GPU page-table commit of the instance. A range's
+ *    notifier is freed when the driver removes its last range: only the
+ *    driver lock keeps it alive for the helpers that use it.
+ * 2. The mmap lock, taken for read by the helpers around core mm calls
+ *    (vma_lookup(), hmm_range_fault(), migrate_vma_setup()) only. It is never
+ *    held across mmu_interval_notifier_insert() or
+ *    mmu_interval_notifier_remove(): the first takes it for write on the
+ *    first notifier of an mm, the second waits for invalidations to finish.
+ * 3. The page lock: migrate_vma_setup() and migrate_device_range() lock the
+ *    pages they migrate, and the device memory callbacks
+ *    (&drm_pagemap_devmem_ops) run with them locked.
+ * 4. &drm_gpusvm.notifier_lock, held for write by the invalidation callback
+ *    only, which the core mm calls under all of the above (migrations
+ *    invalidate with their pages locked) and from reclaim. It is held for
+ *    read while pages are DMA-mapped, while ranges are inserted in or removed
+ *    from a notifier, and by the driver while it commits GPU page-table
+ *    entries. Since reclaim may wait for it, nothing allocates memory that may
+ *    sleep while holding it.
  *
- * The driver's &drm_gpusvm_ops.invalidate therefore must not take the driver
- * lock, and must not allocate memory that may sleep.
+ * Hence what a callback may not take: &drm_gpusvm_ops.invalidate runs under
+ * the notifier lock held for write and must not take the driver lock nor
+ * allocate memory that may sleep; the device memory callbacks
+ * (&drm_pagemap_devmem_ops, &dev_pagemap_ops.migrate_to_ram) run with pages
+ * locked, possibly from another GPU VM's or another device's fault, and must
+ * not take any GPU SVM driver lock: a driver that holds its lock while it
+ * migrates or evicts would deadlock against them.
+ *
+ * What each lock protects: the driver lock the notifier tree and list of the
+ * instance, each notifier's range tree and list (changed under the notifier
+ * lock held for read as well, so the invalidation callback may walk them),
+ * and the GPU page tables; the notifier lock the pages state of every range
+ * (&drm_gpusvm_pages) against invalidation. Walking a notifier's ranges
+ * therefore needs the driver lock, or the notifier lock from inside the
+ * invalidation callback of that very notifier (which keeps it alive).
  *
  * A range's pages are current while drm_gpusvm_range_pages_valid() is true
  * under the notifier lock: drm_gpusvm_range_get_pages() maps them only after
  * mmu_interval_read_retry() confirmed that no invalidation ran since
  * hmm_range_fault(), and every later invalidation unmaps them (the driver
  * calls drm_gpusvm_range_unmap_pages() from its callback) before it returns.
+ * No helper ever releases a mapping the GPU may still use: DMA and device
+ * mappings go only after the driver zapped the PTEs made from them, in its
+ * invalidation callback or before it calls drm_gpusvm_range_unmap_pages(),
+ * drm_gpusvm_range_remove(), drm_gpusvm_free_pages() or drm_gpusvm_fini().
  */
 
 /**
  * DOC: Driver fault handler
  *
- * A GPU fault handler is one bounded retry loop. Ranges whose CPU mapping
- * went away are flagged by the driver's invalidation callback and removed by
- * its garbage collector first, so that a new range can take their place::
+ * A GPU fault handler is one bounded retry loop under the driver lock. Ranges
+ * whose CPU mapping went away are flagged by the driver's invalidation
+ * callback and removed by its garbage collector first, so that a new range
+ * can take their place. Access follows the CPU VMA: taking
+ * &drm_gpusvm_ctx.read_only from %VM_WRITE means that a current mapping
+ * always serves the fault, and -EEXIST (a mapping made for other access) only
+ * happens if the driver asks differently; it is handled anyway, by zapping and
+ * unmapping the range before going round again::
  *
  *	int driver_svm_handle_fault(struct driver_vm *vm,
  *				    unsigned long fault_addr, bool write)
  *	{
  *		struct drm_gpusvm_ctx ctx = {
- *			.read_only = !write,
  *			.check_pages_threshold = SZ_64K,
+ *			.device_private_page_owner = vm->owner,
+ *			.devmem_possible = true,
  *		};
  *		struct drm_gpusvm_range *range;
  *		int retries = 3;
  *		int err;
  *
+ *		err = driver_vma_read_only(vm, fault_addr);  // !VM_WRITE
+ *		if (err < 0)
+ *			return err;			// -ENOENT: no VMA
+ *		ctx.read_only = err;
+ *		if (write && ctx.read_only)
+ *			return -EPERM;
+ *
  *		mutex_lock(&vm->lock);		// the driver lock
  *	retry:
- *		// drm_gpusvm_range_remove() every range flagged unmapped
+ *		// zap, then drm_gpusvm_range_remove() every range flagged unmapped
  *		driver_garbage_collect(vm);
  *
  *		range = drm_gpusvm_range_find_or_insert(&vm->svm, fault_addr,
@@ -111,7 +149,23 @@
  *			goto unlock;
  *		}
  *
+ *		if (range->flags.migrate_devmem)
+ *			driver_migrate_to_vram(vm, range);	// advice only
+ *
  *		err = drm_gpusvm_range_get_pages(&vm->svm, range, &ctx);
+ *		if (err == -EEXIST) {
+ *			// mapped for another access: zap before it goes
+ *			driver_zap_range(vm, range);
+ *			drm_gpusvm_range_unmap_pages(&vm->svm, range, &ctx);
+ *			goto again;
+ *		}
+ *		if (err == -EOPNOTSUPP) {
+ *			// pages the GPU cannot map together
+ *			err = drm_gpusvm_range_evict(&vm->svm, range);
+ *			if (err)
+ *				goto unlock;
+ *			goto again;
+ *		}
  *		if (err == -EFAULT || err == -EBUSY)
  *			goto again;	// unmapped meanwhile, or contended
  *		if (err)
@@ -133,7 +187,11 @@
  *		return err;
  *	}
  *
- * and the invalidation callback zaps and unmaps under the notifier lock::
+ * The PTEs take their access from each &drm_pagemap_addr.dir, so that a
+ * %DMA_TO_DEVICE entry is never written by the GPU. The invalidation callback
+ * zaps every range that overlaps the span over the whole range, since
+ * unmapping drops the whole range's mappings, and unmaps under the notifier
+ * lock::
  *
  *	void driver_svm_invalidate(struct drm_gpusvm *svm,
  *				   struct drm_gpusvm_notifier *notifier,
@@ -142,10 +200,10 @@
  *		struct drm_gpusvm_ctx ctx = { .in_notifier = true, };
  *		struct drm_gpusvm_range *range;
  *
- *		driver_zap_ptes(svm, mmu_range->start, mmu_range->end);
- *
  *		drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
  *					  mmu_range->end) {
+ *			driver_zap_ptes(svm, drm_gpusvm_range_start(range),
+ *					drm_gpusvm_range_end(range));
  *			drm_gpusvm_range_unmap_pages(svm, range, &ctx);
  *			if (mmu_range->event == MMU_NOTIFY_UNMAP) {
  *				drm_gpusvm_range_set_unmapped(range, mmu_range);
@@ -265,11 +323,15 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm, const char *name,
 EXPORT_SYMBOL_GPL(drm_gpusvm_init);
 
 #ifdef CONFIG_LOCKDEP
-/* The contract requires the driver lock here; lockdep checks it if known. */
+/*
+ * The contract requires the driver lock, held for write, wherever a range's
+ * notifier is used: a garbage collector on another thread frees the notifier
+ * with its last range. Lockdep checks it once the lock is known.
+ */
 static void drm_gpusvm_driver_lock_held(struct drm_gpusvm *gpusvm)
 {
 	if (gpusvm->lock_dep_map)
-		lockdep_assert(lock_is_held(gpusvm->lock_dep_map));
+		lockdep_assert(lock_is_held_type(gpusvm->lock_dep_map, 0));
 }
 #else
 static void drm_gpusvm_driver_lock_held(struct drm_gpusvm *gpusvm)
@@ -288,7 +350,7 @@ static unsigned long drm_gpusvm_npages(unsigned long start, unsigned long end)
  * @start: Start of the span.
  * @end: Exclusive end of the span.
  *
- * Context: The driver lock held.
+ * Context: The driver lock held (asserted).
  * Returns: The notifier with the lowest address whose window overlaps
  * [@start, @end), or NULL.
  */
@@ -297,6 +359,8 @@ drm_gpusvm_notifier_find(struct drm_gpusvm *gpusvm, unsigned long start,
 			 unsigned long end)
 {
 	struct interval_tree_node *itree;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
 
 	if (start >= end)
 		return NULL;
@@ -342,7 +406,7 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_find);
  * @start: Start of the span.
  * @end: Exclusive end of the span.
  *
- * Context: The driver lock held.
+ * Context: The driver lock held (asserted).
  * Returns: True if a range of @gpusvm overlaps [@start, @end).
  */
 bool drm_gpusvm_has_mapping(struct drm_gpusvm *gpusvm, unsigned long start,
@@ -398,7 +462,8 @@ drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
 		notifier = gpusvm->ops->notifier_alloc();
 	else
 		notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
-	if (!notifier)
+	/* NULL on failure; an ERR_PTR() is a driver bug, and a failure too. */
+	if (WARN_ON_ONCE(IS_ERR(notifier)) || !notifier)
 		return NULL;
 
 	notifier->gpusvm = gpusvm;
@@ -462,7 +527,8 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 		range = gpusvm->ops->range_alloc(gpusvm);
 	else
 		range = kzalloc(sizeof(*range), GFP_KERNEL);
-	if (!range)
+	/* NULL on failure; an ERR_PTR() is a driver bug, and a failure too. */
+	if (WARN_ON_ONCE(IS_ERR(range)) || !range)
 		return NULL;
 
 	range->gpusvm = gpusvm;
@@ -506,9 +572,9 @@ static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
 }
 
 /*
- * The helpers' own allocations can be made to fail, one at a time, with the
- * task's fault-injection counter (fail-nth), so that every unwind path of a
- * GPU fault can be exercised.
+ * The helpers' own allocations and every DMA or device map can be made to
+ * fail, one at a time, with the task's fault-injection counter (fail-nth), so
+ * that every unwind path of a GPU fault can be exercised.
  */
 static DECLARE_FAULT_ATTR(drm_gpusvm_fail_alloc);
 
@@ -727,8 +793,13 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 		goto err_mmap_unlock;
 	}
 
-	/* migrate_vma_*() only moves anonymous private memory. */
-	migrate_devmem = ctx->devmem_possible && vma_is_anonymous(vma) &&
+	/*
+	 * migrate_vma_*() only moves anonymous pages: those of private
+	 * mappings, including the copied-on-write pages of a private file
+	 * mapping.
+	 */
+	migrate_devmem = ctx->devmem_possible &&
+			 !(vma->vm_flags & VM_SHARED) &&
 			 !is_vm_hugetlb_page(vma);
 
 	range = drm_gpusvm_range_alloc(gpusvm, notifier,
@@ -873,13 +944,13 @@ static unsigned int drm_gpusvm_hmm_pfn_to_order(unsigned long hmm_pfn,
 }
 
 /*
- * DMA-map the pages hmm_range_fault() returned. Runs under the notifier lock
- * with no invalidation since: the pages cannot be freed while it runs. A
- * mapping that is still in place (made read-only, now wanted writable) is
- * replaced. Device pages are those of ctx->device_private_page_owner (any
- * other device page was faulted back to system memory); they must all be of
- * one pagemap, and only mix with system pages if ctx->allow_mixed. The mapping
- * holds a reference on that pagemap. On error nothing stays mapped.
+ * DMA-map the pages hmm_range_fault() returned into @svm_pages, which holds no
+ * mapping. Runs under the notifier lock with no invalidation since: the pages
+ * cannot be freed while it runs. Device pages are those of
+ * ctx->device_private_page_owner (any other device page was faulted back to
+ * system memory); they must all be of one pagemap, and only mix with system
+ * pages if ctx->allow_mixed. The mapping holds a reference on that pagemap. On
+ * error nothing stays mapped.
  */
 static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 				struct drm_gpusvm_pages *svm_pages,
@@ -899,8 +970,6 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 
 	lockdep_assert_held(&gpusvm->notifier_lock);
 
-	__drm_gpusvm_unmap_pages(gpusvm, svm_pages, npages);
-
 	for (i = 0, j = 0; i < npages; i += 1UL << order, j++) {
 		struct page *page;
 
@@ -911,6 +980,12 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 
 		page = hmm_pfn_to_page(pfns[i]);
 		order = drm_gpusvm_hmm_pfn_to_order(pfns[i], i, npages);
+
+		/* Every map can be made to fail, the k-th one with fail-nth. */
+		if (should_fail(&drm_gpusvm_fail_alloc, PAGE_SIZE << order)) {
+			err = -ENOMEM;
+			goto err_unmap;
+		}
 
 		if (is_device_private_page(page)) {
 			struct drm_pagemap *owner =
@@ -990,36 +1065,86 @@ bool drm_gpusvm_pages_valid(struct drm_gpusvm *gpusvm,
 EXPORT_SYMBOL_GPL(drm_gpusvm_pages_valid);
 
 /*
- * Whether the current mapping of @svm_pages serves @ctx, so that get_pages can
- * skip the fault. A read-only mapping does not serve a write: the CPU page may
- * be the shared zero page. A mapping of device pages is always collected
- * again (cheap, nothing migrates): whether it serves @ctx depends on the
- * owner, &drm_gpusvm_ctx.allow_mixed and &drm_gpusvm_ctx.devmem_only, and a
- * system-only mapping never serves &drm_gpusvm_ctx.devmem_only. Records @seq
- * as the mapping's sequence number.
+ * Whether the current mapping of @svm_pages serves @ctx. The driver may have
+ * committed GPU PTEs from it, so get_pages never releases it: a mapping that
+ * serves is returned as is, one that does not is left for the driver to zap
+ * and unmap. Serves: the direction (a bidirectional mapping serves a read),
+ * device pages of the owner asked for, system and device pages mixed only if
+ * allowed. Returns 0 if it serves, -EFAULT for system pages where only device
+ * pages will do (the driver migrates), else -EEXIST.
  */
-static bool drm_gpusvm_pages_current(struct drm_gpusvm *gpusvm,
-				     struct drm_gpusvm_pages *svm_pages,
-				     const struct drm_gpusvm_ctx *ctx,
-				     unsigned long seq)
+static int drm_gpusvm_mapping_serves(struct drm_gpusvm_pages *svm_pages,
+				     unsigned long npages,
+				     const struct drm_gpusvm_ctx *ctx)
 {
-	struct drm_gpusvm_pages_flags flags = {
-		.__flags = READ_ONCE(svm_pages->flags.__flags),
-	};
-	bool current_pages;
+	const struct drm_pagemap_addr *dma_addr = svm_pages->dma_addr;
+	bool has_system_pages = !svm_pages->flags.has_devmem_pages;
+	unsigned long i, j;
 
-	if (!flags.has_dma_mapping || flags.has_devmem_pages || ctx->devmem_only)
-		return false;
+	if (svm_pages->flags.has_devmem_pages) {
+		if (svm_pages->dpagemap->pagemap->owner !=
+		    ctx->device_private_page_owner)
+			return -EEXIST;
+		for (i = 0, j = 0; i < npages; i += 1UL << dma_addr[j].order, j++)
+			if (dma_addr[j].proto == DRM_INTERCONNECT_SYSTEM)
+				has_system_pages = true;
+		if (has_system_pages && !ctx->devmem_only && !ctx->allow_mixed)
+			return -EEXIST;
+	}
+	if (has_system_pages && ctx->devmem_only)
+		return -EFAULT;
+	if (!ctx->read_only && dma_addr[0].dir != DMA_BIDIRECTIONAL)
+		return -EEXIST;
 
-	down_read(&gpusvm->notifier_lock);
-	current_pages = drm_gpusvm_pages_valid(gpusvm, svm_pages) &&
-			(ctx->read_only ||
-			 svm_pages->dma_addr[0].dir == DMA_BIDIRECTIONAL);
-	if (current_pages)
-		svm_pages->notifier_seq = seq;
-	up_read(&gpusvm->notifier_lock);
+	return 0;
+}
 
-	return current_pages;
+/*
+ * On 6.12 hmm_range_fault() returns a device page of the caller's own owner as
+ * valid but without HMM_PFN_WRITE when the CPU maps it read-only (COW after
+ * fork, mprotect), even though write was asked: it does not fault it. Such a
+ * page is never mapped for write. In a writable VMA, fault those pages alone
+ * for write with no owner, which moves them to system memory and breaks the
+ * COW, and have the caller go round again; in a VMA without VM_WRITE the access
+ * is not allowed and nothing moves. mmap lock held.
+ *
+ * Returns: 0 if every page is writable, -EBUSY after faulting the others,
+ * -EPERM, or the error of hmm_range_fault().
+ */
+static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
+					    struct hmm_range *hmm_range)
+{
+	unsigned long npages = drm_gpusvm_npages(hmm_range->start,
+						 hmm_range->end);
+	unsigned long *pfns = hmm_range->hmm_pfns;
+	struct vm_area_struct *vma = NULL;
+	struct hmm_range fault = *hmm_range;
+	unsigned long i, addr;
+	int err;
+
+	for (i = 0; i < npages; i++) {
+		if (pfns[i] & HMM_PFN_WRITE)
+			continue;
+		addr = hmm_range->start + (i << PAGE_SHIFT);
+		if (!vma || addr >= vma->vm_end)
+			vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & VM_WRITE))
+			return -EPERM;
+	}
+	if (!vma)
+		return 0;
+
+	/* Request per page: write faults for the read-only ones only. */
+	for (i = 0; i < npages; i++)
+		pfns[i] = pfns[i] & HMM_PFN_WRITE ? 0 :
+			  HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
+	fault.default_flags = 0;
+	fault.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
+	fault.dev_private_owner = NULL;
+	err = hmm_range_fault(&fault);
+
+	/* The migration back invalidated the span: collect it again. */
+	return err ?: -EBUSY;
 }
 
 /**
@@ -1031,32 +1156,50 @@ static bool drm_gpusvm_pages_current(struct drm_gpusvm *gpusvm,
  *	callback must unmap @svm_pages under the notifier lock held for write.
  * @pages_start: Start of the span (page aligned).
  * @pages_end: Exclusive end of the span (page aligned).
- * @ctx: Options: &drm_gpusvm_ctx.read_only and
- *	&drm_gpusvm_ctx.device_private_page_owner are used.
+ * @ctx: Options: &drm_gpusvm_ctx.read_only,
+ *	&drm_gpusvm_ctx.device_private_page_owner, &drm_gpusvm_ctx.devmem_only
+ *	and &drm_gpusvm_ctx.allow_mixed are used.
  *
- * Runs the loop of mmu_interval_read_begin(), hmm_range_fault() under the
- * mmap lock, and DMA mapping under the notifier lock once
- * mmu_interval_read_retry() shows no invalidation ran meanwhile; the loop is
- * bounded by %HMM_RANGE_DEFAULT_TIMEOUT. Pages that are already mapped and
- * current are not faulted again. System pages are mapped with the DMA API, in
- * entries as large as the CPU mapping allows; device pages of
+ * A mapping the driver may have committed GPU PTEs from is never released
+ * here: DMA and device mappings only go after the driver zapped its PTEs (in
+ * its invalidation callback, or before drm_gpusvm_unmap_pages(),
+ * drm_gpusvm_free_pages(), drm_gpusvm_range_remove() or drm_gpusvm_fini()).
+ * So a current mapping that serves @ctx (direction: a bidirectional mapping
+ * serves a read; device pages: those of the owner asked for; system and
+ * device pages mixed only with &drm_gpusvm_ctx.allow_mixed) is returned as
+ * is, without faulting or mapping again. A current mapping that cannot serve
+ * @ctx is left untouched and the call returns -EEXIST: the driver zaps its
+ * PTEs, calls drm_gpusvm_unmap_pages() and retries. A driver that takes
+ * &drm_gpusvm_ctx.read_only from the VMA's %VM_WRITE and keeps one owner per
+ * device never sees -EEXIST in normal operation: every change of CPU
+ * protection invalidates first.
+ *
+ * Without a current mapping, runs the loop of mmu_interval_read_begin(),
+ * hmm_range_fault() under the mmap lock, and DMA mapping under the notifier
+ * lock once mmu_interval_read_retry() shows no invalidation ran meanwhile; the
+ * loop is bounded by %HMM_RANGE_DEFAULT_TIMEOUT. System pages are mapped with
+ * the DMA API, in entries as large as the CPU mapping allows; device pages of
  * &drm_gpusvm_ctx.device_private_page_owner through
  * &drm_pagemap_ops.device_map. The mapping is %DMA_TO_DEVICE when
- * &drm_gpusvm_ctx.read_only is set, else %DMA_BIDIRECTIONAL.
+ * &drm_gpusvm_ctx.read_only is set, else %DMA_BIDIRECTIONAL, and a write
+ * mapping is only made of pages hmm_range_fault() returned writable: a device
+ * page the CPU maps read-only (after fork or mprotect) is faulted back to
+ * system memory for write first, or the call fails with -EPERM if its VMA is
+ * not writable.
  *
- * A read-only mapping is replaced when write access is asked for, so the
- * driver commits its page-table entries again after every successful call.
  * Calls on the same @svm_pages must be serialised by the caller and use the
  * same span until drm_gpusvm_free_pages(). An empty span is a no-op.
  *
  * Context: Process context, no mmap lock and no notifier lock held; may sleep.
  * Returns: 0 on success; -EINVAL if the span is unaligned or not inside
- * @notifier; -EFAULT if the pages were unmapped, the mm has exited or
- * hmm_range_fault() found no usable VMA; -EPERM if the VMA forbids the
- * access; -ENOMEM if an allocation or a mapping failed; -EOPNOTSUPP if
- * system and device pages, or device pages of two pagemaps, are mixed;
- * -EBUSY if invalidations kept racing until the time bound. On error nothing
- * is mapped.
+ * @notifier; -EEXIST if a current mapping cannot serve @ctx; -EFAULT if the
+ * pages were unmapped, the mm has exited, hmm_range_fault() found no usable
+ * VMA, or &drm_gpusvm_ctx.devmem_only is set and a system page was seen;
+ * -EPERM if the VMA forbids the access; -ENOMEM if an allocation or a mapping
+ * failed; -EOPNOTSUPP if system and device pages, or device pages of two
+ * pagemaps, are mixed; -EBUSY if invalidations kept racing until the time
+ * bound. On error the call leaves no mapping it made, and a mapping that was
+ * current before it exactly as it was.
  */
 int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 			 struct drm_gpusvm_pages *svm_pages,
@@ -1077,8 +1220,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		.dev_private_owner = ctx->device_private_page_owner,
 	};
 	struct drm_gpusvm_pages_flags flags;
-	unsigned long *pfns = NULL;
-	int err;
+	unsigned long *pfns;
+	int err = 0;
 
 	if (!mm || !PAGE_ALIGNED(pages_start) || !PAGE_ALIGNED(pages_end) ||
 	    pages_end < pages_start)
@@ -1089,44 +1232,42 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	    pages_end - 1 > notifier->interval_tree.last)
 		return -EINVAL;
 
-	flags.__flags = READ_ONCE(svm_pages->flags.__flags);
+	/* Invalidations only ever take a mapping away: check it once. */
+	down_read(&gpusvm->notifier_lock);
+	flags.__flags = svm_pages->flags.__flags;
 	if (flags.unmapped)
-		return -EFAULT;
+		err = -EFAULT;
+	else if (flags.has_dma_mapping)
+		err = drm_gpusvm_mapping_serves(svm_pages, npages, ctx);
+	up_read(&gpusvm->notifier_lock);
+	if (flags.unmapped || flags.has_dma_mapping)
+		return err;
+
+	/* Allocated outside the notifier lock: reclaim may need it. */
+	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
+	if (!pfns)
+		return -ENOMEM;
+	hmm_range.hmm_pfns = pfns;
+	if (!svm_pages->dma_addr) {
+		svm_pages->dma_addr =
+			drm_gpusvm_kvmalloc_array(npages,
+						  sizeof(*svm_pages->dma_addr));
+		if (!svm_pages->dma_addr) {
+			err = -ENOMEM;
+			goto out_free_pfns;
+		}
+	}
 
 	for (;;) {
 		hmm_range.notifier_seq = mmu_interval_read_begin(notifier);
-		if (drm_gpusvm_pages_current(gpusvm, svm_pages, ctx,
-					     hmm_range.notifier_seq)) {
-			err = 0;
-			break;
-		}
-
-		/* Allocated outside the notifier lock: reclaim may need it. */
-		if (!pfns) {
-			pfns = drm_gpusvm_kvmalloc_array(npages,
-							 sizeof(*pfns));
-			if (!pfns) {
-				err = -ENOMEM;
-				break;
-			}
-			hmm_range.hmm_pfns = pfns;
-		}
-		if (!svm_pages->dma_addr) {
-			svm_pages->dma_addr =
-				drm_gpusvm_kvmalloc_array(npages,
-							  sizeof(*svm_pages->dma_addr));
-			if (!svm_pages->dma_addr) {
-				err = -ENOMEM;
-				break;
-			}
-		}
-
 		if (!mmget_not_zero(mm)) {
 			err = -EFAULT;
 			break;
 		}
 		mmap_read_lock(mm);
 		err = hmm_range_fault(&hmm_range);
+		if (!err && !ctx->read_only)
+			err = drm_gpusvm_fault_read_only_pages(mm, &hmm_range);
 		mmap_read_unlock(mm);
 		mmput(mm);
 
@@ -1156,6 +1297,7 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		cond_resched();
 	}
 
+out_free_pfns:
 	kvfree(pfns);
 	return err;
 }
@@ -1231,12 +1373,15 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_free_pages);
  * @range: Pointer to the GPU SVM range.
  * @ctx: Options, see drm_gpusvm_get_pages().
  *
- * drm_gpusvm_get_pages() over the range's span and notifier. After it
- * succeeds, the driver checks drm_gpusvm_range_pages_valid() under the
- * notifier lock before it commits GPU page-table entries.
+ * drm_gpusvm_get_pages() over the range's span and notifier: a current
+ * mapping that serves @ctx is returned as is, one that cannot gives -EEXIST
+ * and is left alone. After it succeeds, the driver checks
+ * drm_gpusvm_range_pages_valid() under the notifier lock before it commits GPU
+ * page-table entries, still under the driver lock.
  *
- * Context: Process context, the driver lock held, no mmap lock and no
- * notifier lock held; may sleep.
+ * Context: Process context, the driver lock held for write (asserted: it keeps
+ * the range's notifier alive), no mmap lock and no notifier lock held; may
+ * sleep.
  * Returns: 0 on success, -EFAULT if the range was unmapped or removed, else
  * an error of drm_gpusvm_get_pages().
  */
@@ -1244,6 +1389,8 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 			       struct drm_gpusvm_range *range,
 			       const struct drm_gpusvm_ctx *ctx)
 {
+	drm_gpusvm_driver_lock_held(gpusvm);
+
 	/* A removed range's notifier may be gone. */
 	if (RB_EMPTY_NODE(&range->itree.rb))
 		return -EFAULT;
@@ -1369,13 +1516,11 @@ static int drm_gpusvm_range_hmm_fault(struct drm_gpusvm_range *range,
  * the CPU fault handler of every device page (&dev_pagemap_ops.migrate_to_ram)
  * moves it back; unpopulated pages are faulted in as well. Invalidations that
  * race with it are retried until the time bound (%HMM_RANGE_DEFAULT_TIMEOUT)
- * passes. A device page whose allocation's timeslice has not passed yet is
- * faulted again and again inside hmm_range_fault() until it has, so the call
- * lasts at least that long. The range must stay in its notifier for the
- * call.
+ * passes. Timeslices do not hold it off: a device fault migrates at once.
  *
- * Context: Process context, no mmap lock and no notifier lock held; the
- * driver lock is not required; may sleep.
+ * Context: Process context, the driver lock held for write (asserted: it keeps
+ * the range's notifier alive), no mmap lock and no notifier lock held; may
+ * sleep.
  * Returns: 0 when every page is in system memory; -EFAULT if the range was
  * removed, the mm has exited, there is no usable VMA or moving a page failed;
  * -EBUSY if the time bound passed; -ENOMEM on allocation failure.
@@ -1394,6 +1539,8 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 	unsigned long *pfns;
 	unsigned long i;
 	int err;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
 
 	if (RB_EMPTY_NODE(&range->itree.rb))
 		return -EFAULT;
@@ -1427,7 +1574,9 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_evict);
  * An advisory scan with hmm_range_fault() that faults nothing in, so that a
  * driver can skip a migration that would change nothing.
  *
- * Context: Process context, no mmap lock and no notifier lock held; may sleep.
+ * Context: Process context, the driver lock held for write (asserted: it keeps
+ * the range's notifier alive), no mmap lock and no notifier lock held; may
+ * sleep.
  * Returns: The &enum drm_gpusvm_scan_result of the range;
  * %DRM_GPUSVM_SCAN_UNPOPULATED also when the scan itself failed (range
  * removed, mm exited, allocation failure, time bound).
@@ -1448,6 +1597,8 @@ drm_gpusvm_scan_mm(struct drm_gpusvm_range *range, void *dev_private_owner,
 	bool system = false, device = false, mixed_device = false;
 	unsigned long *pfns;
 	unsigned long i;
+
+	drm_gpusvm_driver_lock_held(range->gpusvm);
 
 	if (RB_EMPTY_NODE(&range->itree.rb))
 		return DRM_GPUSVM_SCAN_UNPOPULATED;
