@@ -5,10 +5,12 @@
 
 #include <linux/completion.h>
 #include <linux/dma-direction.h>
+#include <linux/errno.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/time64.h>
 #include <linux/types.h>
 
 struct dev_pagemap;
@@ -145,13 +147,16 @@ struct drm_pagemap {
 /**
  * struct drm_pagemap_devmem_ops - Callbacks of a device memory allocation
  *
- * @populate_devmem_pfn, @copy_to_devmem and @copy_to_ram may sleep;
- * @devmem_release may not.
+ * @populate_devmem_pfn, @copy_to_devmem and @copy_to_ram are required and
+ * may sleep; @devmem_release is optional and may not. They run with the pages
+ * they migrate locked, inside the mmap lock, and may be called from another
+ * device's or another GPU VM's fault: they never take a GPU SVM driver lock
+ * (see the lock order in the GPU SVM "Locking" documentation).
  */
 struct drm_pagemap_devmem_ops {
 	/**
 	 * @devmem_release: The allocation holds no device page any more and
-	 * the migrating caller's reference is gone.
+	 * the migrating caller's reference is gone (optional).
 	 *
 	 * Called exactly once per drm_pagemap_migrate_to_devmem(), right after
 	 * &drm_pagemap_devmem.detached completed. May run in atomic context:
@@ -191,7 +196,8 @@ struct drm_pagemap_devmem_ops {
 	 * @pages[i] is the source device page, @pagemap_addr[i] the DMA
 	 * address (for &drm_pagemap_devmem.dev, %DMA_FROM_DEVICE) of its
 	 * system destination page. Entries with a NULL page are holes to skip.
-	 * Returns 0 or a negative error code, once the copy is complete.
+	 * Returns 0 or a negative error code, once the copy is complete. Must
+	 * not fail when called from drm_pagemap_evict_to_ram_nofail().
 	 */
 	int (*copy_to_ram)(struct page **pages,
 			   struct drm_pagemap_addr *pagemap_addr,
@@ -223,8 +229,8 @@ struct drm_pagemap_devmem {
 	 */
 	struct completion detached;
 	/**
-	 * @timeslice_expiration: Jiffies until which a CPU fault does not
-	 * move the pages back to system memory.
+	 * @timeslice_expiration: Jiffies until which a user-mode CPU fault
+	 * does not move the pages back to system memory.
 	 */
 	unsigned long timeslice_expiration;
 	/**
@@ -295,6 +301,14 @@ struct drm_pagemap_peer {
 	void *private;
 };
 
+/*
+ * The longest timeslice drm_pagemap_migrate_to_devmem() accepts: a user-mode
+ * CPU access to the pages waits for at most this long.
+ */
+#define DRM_PAGEMAP_TIMESLICE_MAX_MS	(60 * MSEC_PER_SEC)
+
+#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+
 int drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
 			      struct drm_pagemap_owner_list *owner_list,
 			      bool (*has_interconnect)(struct drm_pagemap_peer *p1,
@@ -303,6 +317,9 @@ void drm_pagemap_release_owner(struct drm_pagemap_peer *peer);
 
 int drm_pagemap_init(struct drm_pagemap *dpagemap, struct dev_pagemap *pagemap,
 		     struct device *dev, const struct drm_pagemap_ops *ops);
+struct drm_pagemap *drm_pagemap_get(struct drm_pagemap *dpagemap);
+void drm_pagemap_put(struct drm_pagemap *dpagemap);
+struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page);
 void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
 			     struct device *dev, struct mm_struct *mm,
 			     const struct drm_pagemap_devmem_ops *ops,
@@ -313,23 +330,40 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 				  unsigned long timeslice_ms,
 				  void *pgmap_owner);
 int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem);
+void drm_pagemap_evict_to_ram_nofail(struct drm_pagemap_devmem *devmem);
 const struct dev_pagemap_ops *drm_pagemap_pagemap_ops_get(void);
 int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 			    unsigned long start, unsigned long end,
 			    struct mm_struct *mm, unsigned long timeslice_ms);
 
-#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
-
-struct drm_pagemap *drm_pagemap_get(struct drm_pagemap *dpagemap);
-void drm_pagemap_put(struct drm_pagemap *dpagemap);
-struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page);
-
 #else
 
 /*
- * Without device-private memory no device page can exist: the GPU SVM core
- * calls these only for device pages, and they compile away.
+ * Without device-private memory no device page can exist, and nothing can
+ * migrate: every call links, and those that would migrate fail with
+ * -EOPNOTSUPP.
  */
+static inline int
+drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
+			  struct drm_pagemap_owner_list *owner_list,
+			  bool (*has_interconnect)(struct drm_pagemap_peer *p1,
+						   struct drm_pagemap_peer *p2))
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void drm_pagemap_release_owner(struct drm_pagemap_peer *peer)
+{
+}
+
+static inline int drm_pagemap_init(struct drm_pagemap *dpagemap,
+				   struct dev_pagemap *pagemap,
+				   struct device *dev,
+				   const struct drm_pagemap_ops *ops)
+{
+	return -EOPNOTSUPP;
+}
+
 static inline struct drm_pagemap *drm_pagemap_get(struct drm_pagemap *dpagemap)
 {
 	return dpagemap;
@@ -343,6 +377,47 @@ static inline struct drm_pagemap *
 drm_pagemap_page_to_dpagemap(struct page *page)
 {
 	return NULL;
+}
+
+static inline void
+drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
+			struct device *dev, struct mm_struct *mm,
+			const struct drm_pagemap_devmem_ops *ops,
+			struct drm_pagemap *dpagemap, size_t size)
+{
+}
+
+static inline int
+drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
+			      struct mm_struct *mm,
+			      unsigned long start, unsigned long end,
+			      unsigned long timeslice_ms, void *pgmap_owner)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
+{
+	return 0;
+}
+
+static inline void
+drm_pagemap_evict_to_ram_nofail(struct drm_pagemap_devmem *devmem)
+{
+}
+
+static inline const struct dev_pagemap_ops *drm_pagemap_pagemap_ops_get(void)
+{
+	return NULL;
+}
+
+static inline int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
+					  unsigned long start,
+					  unsigned long end,
+					  struct mm_struct *mm,
+					  unsigned long timeslice_ms)
+{
+	return -EOPNOTSUPP;
 }
 
 #endif /* IS_ENABLED(CONFIG_DEVICE_PRIVATE) */

@@ -47,8 +47,11 @@
  *   migrate_vma_pages() and migrate_vma_finalize(). The call consumes the
  *   caller's reference to the allocation.
  * - A CPU access to a device page faults into &dev_pagemap_ops.migrate_to_ram,
- *   which (once the allocation's timeslice has passed) moves the pages of the
- *   allocation around the fault back to system memory.
+ *   which moves the pages of the allocation around the fault back to system
+ *   memory. The allocation's timeslice only holds off user-mode CPU
+ *   accesses: they fault again with no lock held. Every other fault
+ *   (another device's hmm_range_fault(), GUP, a kernel access) migrates at
+ *   once, since it would otherwise spin with the mmap lock held.
  * - drm_pagemap_evict_to_ram() moves every page of the allocation back
  *   without any virtual address, by walking its device pfns with
  *   migrate_device_range().
@@ -74,17 +77,16 @@
  *
  * On Linux 6.12 a CPU fault on a device page holds only a page reference while
  * it runs &dev_pagemap_ops.migrate_to_ram, so concurrent faulters and an
- * eviction may make each other skip a page. Faults simply return and let the
- * CPU fault again; eviction retries the pages that did not move, bounded in
- * time. Who yields matters, since a faulter holds its reference for as long
- * as it is in the callback: a CPU fault that did not move its page yields
- * there before it faults again, while a device's fault (hmm_range_fault(),
- * %FAULT_FLAG_REMOTE) returns at once and its GPU SVM caller yields outside,
- * holding no page, so a CPU and a device faulting the same page always let
- * one of them through. Two CPUs that keep faulting the very same device page
- * at the same moment can still keep each other from moving it for as long as
- * they both keep faulting (mainline Linux 6.15 locks the page in the fault
- * path for this).
+ * eviction may make each other skip a page. So one faulter per allocation
+ * migrates at a time (a bit lock taken with a trylock), and the others, as
+ * well as a faulter whose page did not move, return at once and let the CPU
+ * fault again: the references they hold last only as long as the fault
+ * handler runs. A kernel-mode access refaults without ever leaving the
+ * kernel, so it yields when the scheduler asks; a device's fault
+ * (hmm_range_fault(), %FAULT_FLAG_REMOTE) returns at once and its GPU SVM
+ * caller yields outside, holding no page. Eviction retries the pages that
+ * did not move, bounded in time (mainline Linux 6.15 locks the page in the
+ * fault path for this).
  */
 
 /* How long drm_pagemap_evict_to_ram() keeps retrying pages that are busy. */
@@ -116,15 +118,26 @@ struct drm_pagemap_record {
 	struct drm_pagemap_devmem *devmem;
 	/** @dpagemap: The region, referenced by the record. */
 	struct drm_pagemap *dpagemap;
-	/** @pgmap_owner: Device-private owner the pages were migrated with. */
-	void *pgmap_owner;
+	/**
+	 * @flags: %DRM_PAGEMAP_RECORD_FAULTING while a CPU fault migrates
+	 * pages of the allocation back.
+	 */
+	unsigned long flags;
 };
+
+/*
+ * One CPU fault at a time migrates an allocation's pages back: the others
+ * return at once, so the page references they hold while in the fault handler
+ * do not make its migration skip their pages.
+ */
+#define DRM_PAGEMAP_RECORD_FAULTING	0
 
 /* The allocation cannot hold any page any more: tell the driver. */
 static void drm_pagemap_devmem_detach(struct drm_pagemap_devmem *devmem)
 {
 	complete_all(&devmem->detached);
-	devmem->ops->devmem_release(devmem);
+	if (devmem->ops->devmem_release)
+		devmem->ops->devmem_release(devmem);
 }
 
 /* Last reference: may run in atomic context, from page_free. */
@@ -166,7 +179,7 @@ static void *drm_pagemap_kvcalloc(size_t n, size_t size)
 }
 
 static struct drm_pagemap_record *
-drm_pagemap_record_create(struct drm_pagemap_devmem *devmem, void *pgmap_owner)
+drm_pagemap_record_create(struct drm_pagemap_devmem *devmem)
 {
 	struct drm_pagemap_record *record;
 	unsigned long flags;
@@ -181,7 +194,6 @@ drm_pagemap_record_create(struct drm_pagemap_devmem *devmem, void *pgmap_owner)
 	atomic_set(&record->live_pages, 0);
 	record->devmem = devmem;
 	record->dpagemap = drm_pagemap_get(devmem->dpagemap);
-	record->pgmap_owner = pgmap_owner;
 
 	spin_lock_irqsave(&devmem->lock, flags);
 	devmem->record = record;
@@ -505,12 +517,18 @@ void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_devmem_init);
 
-/* DMA-map one system page for a copy; @page NULL stands for zeroes. */
+/*
+ * DMA-map one system page for a copy; @page NULL stands for zeroes. Each map
+ * can be made to fail with fail-nth, like the allocations.
+ */
 static int drm_pagemap_dma_map(struct device *dev, struct page *page,
 			       enum dma_data_direction dir,
 			       struct drm_pagemap_addr *addr)
 {
 	dma_addr_t dma;
+
+	if (should_fail(&drm_pagemap_fail_alloc, PAGE_SIZE))
+		return -ENOMEM;
 
 	dma = dma_map_page(dev, page ?: ZERO_PAGE(0), 0, PAGE_SIZE, dir);
 	if (dma_mapping_error(dev, dma))
@@ -534,10 +552,14 @@ static void drm_pagemap_dma_unmap(struct device *dev, struct page **pages,
 	}
 }
 
-/* Only anonymous private readable memory can move to device memory. */
+/*
+ * Only anonymous pages can move to device memory: those of private readable
+ * mappings, anonymous or file-backed (the copied-on-write pages of a private
+ * file mapping are anonymous; its page-cache pages are refused page by page).
+ */
 static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
 {
-	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
+	return !is_vm_hugetlb_page(vma) &&
 	       !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
 	       (vma->vm_flags & VM_READ);
 }
@@ -560,7 +582,7 @@ static int __drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 	struct migrate_vma migrate = {
 		.start = start,
 		.end = end,
-		.pgmap_owner = record->pgmap_owner,
+		.pgmap_owner = devmem->dpagemap->pagemap->owner,
 		/*
 		 * Device pages of our owner are collected too, only to find
 		 * those already in this region: they count as migrated.
@@ -612,6 +634,11 @@ static int __drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 		struct page *page = migrate_pfn_to_page(migrate.src[i]);
 
 		if (!page || !is_zone_device_page(page)) {
+			/* A page-cache page would stay where it is. */
+			if (page && !PageAnon(page)) {
+				err = -EBUSY;
+				goto out_finalize;
+			}
 			nmigrate++;
 			continue;
 		}
@@ -699,10 +726,12 @@ out_free_buf:
  * @mm: The mm of the span.
  * @start: Start of the span (page aligned).
  * @end: Exclusive end of the span (page aligned).
- * @timeslice_ms: Minimum time the pages stay in device memory before a CPU
- *	fault moves them back.
- * @pgmap_owner: Device-private owner of the region, as in its
- *	&dev_pagemap.owner; passed to the mmu notifiers.
+ * @timeslice_ms: Minimum time the pages stay in device memory before a
+ *	user-mode CPU fault moves them back, at most
+ *	%DRM_PAGEMAP_TIMESLICE_MAX_MS.
+ * @pgmap_owner: Device-private owner of the region: must be the
+ *	&dev_pagemap.owner of @devmem's region, which migrations in both
+ *	directions use (and pass to the mmu notifiers).
  *
  * Moves [@start, @end) into the first (@end - @start) pages of @devmem with
  * migrate_vma_setup(), &drm_pagemap_devmem_ops.copy_to_devmem,
@@ -714,17 +743,22 @@ out_free_buf:
  * The caller's reference to @devmem is consumed on every path, errors
  * included: once no device page of @devmem is left,
  * &drm_pagemap_devmem.detached completes and
- * &drm_pagemap_devmem_ops.devmem_release runs, before this returns if no page
- * moved.
+ * &drm_pagemap_devmem_ops.devmem_release (if set) runs, before this returns if
+ * no page moved. The one exception is an allocation that already holds pages
+ * from an earlier call: that call is refused and the allocation left as it is.
  *
  * Context: Process context, @mm's mmap lock held for read; may sleep.
  * Returns: 0 on success (also when every page was already in this region);
- * -EINVAL if the span is empty, unaligned or larger than @devmem; -ENOENT if
- * no VMA is at @start; -EBUSY if the VMA does not cover the span, the memory
- * is not anonymous private readable memory, or some page could not be
- * collected or moved (pages that did move stay in @devmem); -ENOMEM on
- * allocation or DMA mapping failure; or the error of
- * &drm_pagemap_devmem_ops.populate_devmem_pfn or
+ * -EINVAL if the span is empty, unaligned or larger than @devmem, if
+ * @pgmap_owner is not the region's owner, or if @devmem already holds pages
+ * (both with a warning); -EOPNOTSUPP if &drm_pagemap_devmem_ops.populate_devmem_pfn,
+ * &drm_pagemap_devmem_ops.copy_to_devmem or
+ * &drm_pagemap_devmem_ops.copy_to_ram is missing; -ENOENT if no VMA is at
+ * @start; -EBUSY if the VMA does not cover the span, the memory cannot migrate
+ * (a shared or hugetlb mapping, a page-cache page of a private file mapping,
+ * %PROT_NONE), or some page could not be collected or moved (pages that did
+ * move stay in @devmem); -ENOMEM on allocation or DMA mapping failure; or the
+ * error of &drm_pagemap_devmem_ops.populate_devmem_pfn or
  * &drm_pagemap_devmem_ops.copy_to_devmem.
  */
 int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
@@ -733,18 +767,31 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 				  unsigned long timeslice_ms,
 				  void *pgmap_owner)
 {
+	const struct drm_pagemap_devmem_ops *ops = devmem->ops;
 	struct drm_pagemap_record *record;
 	int err;
 
 	mmap_assert_locked(mm);
 
+	/* Its pages point at the record: never replace it. */
+	if (WARN_ON_ONCE(READ_ONCE(devmem->record)))
+		return -EINVAL;
+
 	if (start >= end || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(end) ||
-	    end - start > devmem->size) {
+	    end - start > devmem->size ||
+	    WARN_ON_ONCE(pgmap_owner != devmem->dpagemap->pagemap->owner)) {
 		drm_pagemap_devmem_detach(devmem);
 		return -EINVAL;
 	}
+	if (!ops->populate_devmem_pfn || !ops->copy_to_devmem ||
+	    !ops->copy_to_ram) {
+		drm_pagemap_devmem_detach(devmem);
+		return -EOPNOTSUPP;
+	}
+	if (WARN_ON_ONCE(timeslice_ms > DRM_PAGEMAP_TIMESLICE_MAX_MS))
+		timeslice_ms = DRM_PAGEMAP_TIMESLICE_MAX_MS;
 
-	record = drm_pagemap_record_create(devmem, pgmap_owner);
+	record = drm_pagemap_record_create(devmem);
 	if (!record) {
 		drm_pagemap_devmem_detach(devmem);
 		return -ENOMEM;
@@ -768,9 +815,10 @@ static int drm_pagemap_copy_back(struct drm_pagemap_record *record,
 				 unsigned long start, unsigned long *src,
 				 unsigned long *dst, struct page **pages,
 				 struct drm_pagemap_addr *addrs,
-				 unsigned long npages)
+				 unsigned long npages, bool nofail)
 {
 	struct drm_pagemap_devmem *devmem = record->devmem;
+	gfp_t gfp = GFP_HIGHUSER | (nofail ? __GFP_NOFAIL : 0);
 	unsigned long i, ncopy = 0;
 	int err = 0;
 
@@ -783,10 +831,10 @@ static int drm_pagemap_copy_back(struct drm_pagemap_record *record,
 			continue;
 
 		if (vma)
-			dpage = alloc_page_vma(GFP_HIGHUSER, vma,
+			dpage = alloc_page_vma(gfp, vma,
 					       start + (i << PAGE_SHIFT));
 		else
-			dpage = alloc_page(GFP_HIGHUSER);
+			dpage = alloc_page(gfp);
 		if (!dpage) {
 			err = -ENOMEM;
 			break;
@@ -803,8 +851,11 @@ static int drm_pagemap_copy_back(struct drm_pagemap_record *record,
 		ncopy++;
 	}
 
-	if (!err && ncopy)
+	if (!err && ncopy) {
 		err = devmem->ops->copy_to_ram(pages, addrs, npages);
+		/* The unbind path cannot give up: the driver must not fail. */
+		WARN_ON_ONCE(err && nofail);
+	}
 
 	/* Unmap before the CPU can see the pages: syncs them for the CPU. */
 	drm_pagemap_dma_unmap(devmem->dev, pages, addrs, npages);
@@ -847,7 +898,8 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 {
 	struct migrate_vma migrate = {
 		.vma = vmf->vma,
-		.pgmap_owner = record->pgmap_owner,
+		/* The faulting page's own owner, whoever migrated it. */
+		.pgmap_owner = vmf->page->pgmap->owner,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 		.fault_page = vmf->page,
 	};
@@ -882,7 +934,7 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 	/* Pages of other allocations in the window are put back as they are. */
 	err = drm_pagemap_copy_back(record, vmf->vma, migrate.start,
 				    migrate.src, migrate.dst, pages, addrs,
-				    npages);
+				    npages, false);
 	if (err)
 		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	else
@@ -891,45 +943,50 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 
 out_free:
 	kvfree(buf);
-	/*
-	 * If another faulter kept the page, it must get to run first. A CPU
-	 * fault can only yield here, holding its page reference; a device
-	 * fault (hmm_range_fault(), FAULT_FLAG_REMOTE) returns at once: our
-	 * migration attempt invalidated its range, so its caller sees -EBUSY
-	 * and yields holding no page, which lets the CPU faulter through.
-	 */
-	if (!(vmf->flags & FAULT_FLAG_REMOTE))
-		cond_resched();
 	return ret;
 }
 
 /*
  * A CPU access to a device page. Called with the mmap lock held for read and
  * a reference on vmf->page (not its lock), so the page and its record stay.
- * Returning without moving the page makes the CPU fault again.
+ * Returning without moving the page makes the CPU fault again. Every faulter
+ * holds a page reference while it is in here, which makes the migration of
+ * the others skip its page: so one faulter at a time migrates, and a faulter
+ * that did not move its page returns at once.
  */
 static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct drm_pagemap_record *record = vmf->page->zone_device_data;
-	vm_fault_t ret;
+	vm_fault_t ret = 0;
 
 	/*
-	 * Too early: let the CPU fault again, but let others run first (on
-	 * a uniprocessor the refaulting task would otherwise spin until the
-	 * timeslice ends). An eviction ends the timeslice before it starts,
-	 * so the reference we hold meanwhile does not keep it waiting.
+	 * Only a user-mode access waits out the timeslice: it faults again
+	 * with no lock held. Any other fault (another device's
+	 * hmm_range_fault(), GUP, a kernel access) would spin with the mmap
+	 * lock held: it migrates at once.
 	 */
-	if (time_before(jiffies,
-			READ_ONCE(record->devmem->timeslice_expiration))) {
-		cond_resched();
+	if ((vmf->flags & FAULT_FLAG_USER) &&
+	    time_before(jiffies,
+			READ_ONCE(record->devmem->timeslice_expiration)))
 		return 0;
+
+	if (!test_and_set_bit_lock(DRM_PAGEMAP_RECORD_FAULTING,
+				   &record->flags)) {
+		/* The last device page may go while we run. */
+		kref_get(&record->ref);
+		ret = __drm_pagemap_migrate_to_ram(vmf, record);
+		clear_bit_unlock(DRM_PAGEMAP_RECORD_FAULTING, &record->flags);
+		drm_pagemap_record_put(record);
 	}
 
-	/* The last device page may go while we run. */
-	kref_get(&record->ref);
-	ret = __drm_pagemap_migrate_to_ram(vmf, record);
-	drm_pagemap_record_put(record);
-
+	/*
+	 * A kernel-mode access (copy_from_user()) faults again without ever
+	 * leaving the kernel: let the faulter that holds the allocation run
+	 * when the scheduler asks for it. User-mode and device faults return
+	 * at once (a device's GPU SVM caller yields holding no page).
+	 */
+	if (!(vmf->flags & (FAULT_FLAG_USER | FAULT_FLAG_REMOTE)))
+		cond_resched();
 	return ret;
 }
 
@@ -944,8 +1001,12 @@ static const struct dev_pagemap_ops drm_pagemap_pagemap_ops = {
  * Drivers install these as &dev_pagemap.ops of the %MEMORY_DEVICE_PRIVATE
  * pages of every &struct drm_pagemap. &dev_pagemap_ops.page_free drops the
  * page's reference to its allocation; &dev_pagemap_ops.migrate_to_ram moves
- * the pages of the allocation around a CPU fault back to system memory once
- * the allocation's timeslice has passed, without taking any driver lock.
+ * the pages of the allocation around a CPU fault back to system memory,
+ * without taking any driver lock, with the device-private owner of the
+ * faulting page's own pagemap. It handles a COW child's fault (in another mm)
+ * too. Until the allocation's timeslice has passed, a user-mode access
+ * leaves the pages where they are and faults again; any other fault migrates
+ * at once.
  *
  * Context: Any context.
  * Returns: The callbacks.
@@ -965,7 +1026,7 @@ static int drm_pagemap_evict_pass(struct drm_pagemap_record *record,
 				  unsigned long *src, unsigned long *dst,
 				  struct page **pages,
 				  struct drm_pagemap_addr *addrs,
-				  unsigned long npages)
+				  unsigned long npages, bool nofail)
 {
 	unsigned long i, run;
 	int err;
@@ -981,7 +1042,7 @@ static int drm_pagemap_evict_pass(struct drm_pagemap_record *record,
 	memset(dst, 0, npages * sizeof(*dst));
 	memset(pages, 0, npages * sizeof(*pages));
 	err = drm_pagemap_copy_back(record, NULL, 0, src, dst, pages, addrs,
-				    npages);
+				    npages, nofail);
 	if (!err)
 		migrate_device_pages(src, dst, npages);
 	migrate_device_finalize(src, dst, npages);
@@ -989,30 +1050,19 @@ static int drm_pagemap_evict_pass(struct drm_pagemap_record *record,
 	return err;
 }
 
-/**
- * drm_pagemap_evict_to_ram() - Move every page of an allocation to system memory
- * @devmem: The allocation.
- *
- * Walks the allocation's device pfns (&drm_pagemap_devmem_ops.populate_devmem_pfn)
- * with migrate_device_range(), without using any virtual address, and copies
- * the pages back with &drm_pagemap_devmem_ops.copy_to_ram. Pages that are
- * busy (being faulted on by the CPU, or being migrated) are retried until
- * none is left, bounded in time. Ignores the timeslice: it ends it first, so
- * that CPU faults on the allocation move their pages instead of waiting.
- *
- * The caller keeps @devmem valid for the call; &drm_pagemap_devmem_ops.devmem_release
- * may run from within it, when the last page leaves.
- *
- * Context: Process context, no mmap lock needed; may sleep.
- * Returns: 0 when the allocation holds no page any more; -EBUSY if some pages
- * stayed busy until the time bound; -ENOMEM on allocation or DMA mapping
- * failure; or the error of &drm_pagemap_devmem_ops.populate_devmem_pfn or
- * &drm_pagemap_devmem_ops.copy_to_ram (the pages not moved stay in @devmem).
+/*
+ * The work of both eviction modes. Without @nofail, the first error ends it;
+ * with it, allocations cannot fail and every other error (a DMA map, pages
+ * still busy after the time bound, a failed copy) is retried until the
+ * allocation holds no page.
  */
-int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
+static int __drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem,
+				      bool nofail)
 {
 	unsigned long timeout = jiffies +
 		msecs_to_jiffies(DRM_PAGEMAP_EVICT_TIMEOUT_MS);
+	size_t entry_size = 3 * sizeof(unsigned long) + sizeof(struct page *) +
+			    sizeof(struct drm_pagemap_addr);
 	unsigned long npages = devmem->size >> PAGE_SHIFT;
 	struct drm_pagemap_record *record;
 	struct drm_pagemap_addr *addrs;
@@ -1030,8 +1080,10 @@ int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
 	/* CPU faults may now move pages too, instead of holding them. */
 	WRITE_ONCE(devmem->timeslice_expiration, jiffies);
 
-	buf = drm_pagemap_kvcalloc(npages, 3 * sizeof(*src) + sizeof(*pages) +
-				   sizeof(*addrs));
+	if (nofail)
+		buf = kvcalloc(npages, entry_size, GFP_KERNEL | __GFP_NOFAIL);
+	else
+		buf = drm_pagemap_kvcalloc(npages, entry_size);
 	if (!buf) {
 		err = -ENOMEM;
 		goto out_put;
@@ -1042,25 +1094,35 @@ int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
 	pages = buf + 3 * npages * sizeof(*src);
 	addrs = buf + npages * (3 * sizeof(*src) + sizeof(*pages));
 
-	err = devmem->ops->populate_devmem_pfn(devmem, npages, devmem_pfns);
-	if (err)
-		goto out_free;
+	while ((err = devmem->ops->populate_devmem_pfn(devmem, npages,
+						       devmem_pfns))) {
+		if (!nofail)
+			goto out_free;
+		pr_warn_ratelimited("drm_pagemap: eviction retries populate_devmem_pfn: %d\n",
+				    err);
+		usleep_range(1000, 2000);
+	}
 
 	while (atomic_read(&record->live_pages)) {
 		if (time_after(jiffies, timeout)) {
 			err = -EBUSY;
-			break;
+			if (!nofail)
+				break;
+			pr_warn_ratelimited("drm_pagemap: eviction retries %d busy pages\n",
+					    atomic_read(&record->live_pages));
 		}
 
 		err = drm_pagemap_evict_pass(record, devmem_pfns, src, dst,
-					     pages, addrs, npages);
-		if (err)
+					     pages, addrs, npages, nofail);
+		if (err && !nofail)
 			break;
 
 		/* Let concurrent faulters drop the pages they hold. */
 		if (atomic_read(&record->live_pages))
 			usleep_range(100, 1000);
 	}
+	if (nofail)
+		err = 0;
 
 out_free:
 	kvfree(buf);
@@ -1068,7 +1130,55 @@ out_put:
 	drm_pagemap_record_put(record);
 	return err;
 }
+
+/**
+ * drm_pagemap_evict_to_ram() - Move every page of an allocation to system memory
+ * @devmem: The allocation.
+ *
+ * Walks the allocation's device pfns (&drm_pagemap_devmem_ops.populate_devmem_pfn)
+ * with migrate_device_range(), without using any virtual address, and copies
+ * the pages back with &drm_pagemap_devmem_ops.copy_to_ram. Pages that are
+ * busy (being faulted on by the CPU, or being migrated) are retried until
+ * none is left, bounded in time (%DRM_PAGEMAP_EVICT_TIMEOUT_MS). Ignores the
+ * timeslice: it ends it first, so that CPU faults on the allocation move
+ * their pages instead of waiting. The unbind path, which cannot give up, uses
+ * drm_pagemap_evict_to_ram_nofail() instead.
+ *
+ * The caller keeps @devmem valid for the call; &drm_pagemap_devmem_ops.devmem_release
+ * may run from within it, when the last page leaves.
+ *
+ * Context: Process context, no mmap lock needed; may sleep.
+ * Returns: 0 when the allocation holds no page any more; -EBUSY if some pages
+ * stayed busy until the time bound; -ENOMEM on allocation or DMA mapping
+ * failure; or the error of &drm_pagemap_devmem_ops.populate_devmem_pfn or
+ * &drm_pagemap_devmem_ops.copy_to_ram (the pages not moved stay in @devmem).
+ */
+int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
+{
+	return __drm_pagemap_evict_to_ram(devmem, false);
+}
 EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram);
+
+/**
+ * drm_pagemap_evict_to_ram_nofail() - Evict an allocation, whatever it takes
+ * @devmem: The allocation.
+ *
+ * drm_pagemap_evict_to_ram() for the unbind path, where memunmap_pages()
+ * waits for every device page to be freed and so eviction cannot give up:
+ * allocations do not fail (%__GFP_NOFAIL); failed DMA maps,
+ * &drm_pagemap_devmem_ops.populate_devmem_pfn errors and pages that stay busy
+ * past the time bound are retried without a bound (with a rate-limited
+ * warning). &drm_pagemap_devmem_ops.copy_to_ram must not fail here: a failure
+ * warns once and is retried.
+ *
+ * Context: Process context, no mmap lock held; may sleep for as long as a page
+ * stays busy.
+ */
+void drm_pagemap_evict_to_ram_nofail(struct drm_pagemap_devmem *devmem)
+{
+	__drm_pagemap_evict_to_ram(devmem, true);
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram_nofail);
 
 /**
  * drm_pagemap_populate_mm() - Make a span of an mm resident in a region
