@@ -306,14 +306,14 @@ static void migrate_devmem_only_and_mixed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_get_pages(&t->gpu->gpusvm,
 							 range, &ctx), 0);
 	mutex_unlock(&t->gpu->lock);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_MIXED);
 
 	/* Evicting the range gives a system-only range again. */
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_evict(&t->gpu->gpusvm, range), 0);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_range_evict(t->gpu, range), 0);
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_SYSTEM);
 	test_expect_data(test, t->gpu, t->addr, SZ_64K, 12);
 	expect_clean(test, t);
@@ -333,28 +333,28 @@ static void migrate_scan_mm(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, do_madvise(t->mm, t->addr, SZ_64K,
 					 MADV_DONTNEED), 0);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_UNPOPULATED);
 	test_fill_user(test, t->addr, SZ_64K, 13);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_SYSTEM);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_EQUAL);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu, NULL),
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu, NULL),
 			DRM_GPUSVM_SCAN_OTHER);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_evict(&t->gpu->gpusvm, range), 0);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_range_evict(t->gpu, range), 0);
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_SYSTEM);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_32K, 0, NULL), 0);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_MIXED);
 	test_expect_data(test, NULL, t->addr, SZ_64K, 13);
 	expect_clean(test, t);
@@ -407,7 +407,8 @@ static void migrate_partial_munmap(struct kunit *test)
 	/* Unmap 16K at the head, in the middle or at the tail. */
 	vm_munmap(hole, SZ_16K);
 	KUNIT_EXPECT_TRUE(test, test_gpu_range_at(t->gpu, t->addr)->flags.partial_unmap);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->pages_in_use), 16);
+	/* The unmapped pages left the device; the 12 survivors did not. */
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 12);
 
 	/* The survivors keep their data, read by the GPU and by the CPU. */
 	for (a = t->addr; a < t->addr + SZ_64K; a += PAGE_SIZE) {
@@ -424,54 +425,83 @@ static void migrate_partial_munmap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 1);
 }
 
-static void migrate_refuses_file_backed(struct kunit *test)
+/*
+ * A private file mapping migrates its anonymous, copied-on-write pages; its
+ * page-cache pages (only read so far) and shared file mappings stay put.
+ */
+static void migrate_private_file_cow_pages(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
-	struct file *file = shmem_kernel_file_setup("gpusvm-migrate", SZ_64K, 0);
-	unsigned long addr;
+	struct file *file = shmem_kernel_file_setup("gpusvm-migrate", SZ_128K, 0);
+	unsigned long priv, shared;
+	u8 byte;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
-	addr = test_mmap_file(test, file, SZ_64K, PROT_READ | PROT_WRITE,
+	priv = test_mmap_file(test, file, SZ_128K, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE);
+	shared = test_mmap_file(test, file, SZ_64K, PROT_READ | PROT_WRITE,
+				MAP_SHARED);
 	fput(file);
-	test_fill_user(test, addr, SZ_64K, 16);
-	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, addr,
-						addr + SZ_64K, 0, NULL), -EBUSY);
-	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_64K), 0);
-	test_expect_data(test, t->gpu, addr, SZ_64K, 16);
+
+	/* Only read: a page-cache page, which cannot move. */
+	KUNIT_ASSERT_EQ(test, copy_from_user(&byte, (void __user *)priv + SZ_64K,
+					     1), 0);
+	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, priv + SZ_64K,
+						priv + SZ_64K + PAGE_SIZE, 0,
+						NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, shared,
+						shared + SZ_64K, 0, NULL),
+			-EBUSY);
+
+	/* Written: the first 64K are anonymous copies now. */
+	test_fill_user(test, priv, SZ_64K, 16);
+	KUNIT_EXPECT_EQ(test, test_vram_migrate(t->vram, t->mm, priv,
+						priv + SZ_64K, 0, NULL), 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, priv, SZ_64K), 16);
+	/* The GPU's writable ranges may copy more pages on write. */
+	test_expect_data(test, t->gpu, priv, SZ_64K, 16);
+	test_expect_data(test, NULL, priv, SZ_64K, 16);
+	KUNIT_EXPECT_EQ(test, device_pages(t, priv, SZ_128K), 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, shared, SZ_64K), 0);
 	expect_clean(test, t);
 }
 
-static void migrate_timeslice_keeps_pages_on_device(struct kunit *test)
+/*
+ * The timeslice only holds off user-mode CPU faults. Another GPU VM's fault
+ * (hmm_range_fault(), a remote fault) and a kernel-mode CPU access take the
+ * pages back at once, long before the expiry.
+ */
+static void migrate_timeslice_holds_off_user_faults_only(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 	struct test_vram_alloc *alloc;
-	struct test_reader *reader;
+	struct test_gpu *gpus[2];
 
+	gpus[0] = t->gpu;
+	gpus[1] = test_gpu_create_vm(t->gpu);	/* system pages only */
 	test_fill_user(test, t->addr, SZ_64K, 17);
+
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
-						t->addr + SZ_64K, 60 * MSEC_PER_SEC,
-						&alloc), 0);
-	reader = test_reader_start(test, t->mm, NULL, t->addr + SZ_16K,
-				   PAGE_SIZE, test_pattern(17, SZ_16K), true);
-
-	/* Within the timeslice the CPU reader waits and the page stays. */
-	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&reader->done,
-							  msecs_to_jiffies(200)),
-			0);
-	KUNIT_EXPECT_TRUE(test, test_vram_is_device_page(t->vram, t->mm,
-							 t->addr + SZ_16K));
-	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
-
-	/* Eviction ignores the timeslice; the reader then gets its data. */
-	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
-	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&reader->done,
-							  10 * HZ), 0);
-	KUNIT_EXPECT_EQ(test, reader->err, 0);
-	KUNIT_EXPECT_EQ(test, reader->reads, 1);
+						t->addr + SZ_64K,
+						60 * MSEC_PER_SEC, &alloc), 0);
+	KUNIT_ASSERT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	test_expect_data(test, gpus[1], t->addr, SZ_64K, 17);
+	KUNIT_EXPECT_TRUE(test, time_before(jiffies,
+					    READ_ONCE(alloc->devmem.timeslice_expiration)));
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 	KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
-	test_reader_stop(reader);
-	expect_clean(test, t);
+
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K,
+						60 * MSEC_PER_SEC, &alloc), 0);
+	test_expect_data(test, NULL, t->addr + SZ_16K, PAGE_SIZE,
+			 test_pattern(17, SZ_16K));
+	KUNIT_EXPECT_TRUE(test, time_before(jiffies,
+					    READ_ONCE(alloc->devmem.timeslice_expiration)));
+	KUNIT_EXPECT_FALSE(test, test_vram_is_device_page(t->vram, t->mm,
+							  t->addr + SZ_16K));
+	test_gpus_expect_clean(gpus, ARRAY_SIZE(gpus));
+	test_vram_expect_clean(t->vram);
 }
 
 static void migrate_evict_while_cpu_faults(struct kunit *test)
@@ -744,8 +774,8 @@ static void migrate_scan_mm_two_pagemaps(struct kunit *test)
 						t->addr + SZ_32K, 0, NULL), 0);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(second, t->mm, t->addr + SZ_32K,
 						t->addr + SZ_64K, 0, NULL), 0);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_scan_mm(range, t->gpu,
-						 &t->vram->dpagemap),
+	KUNIT_EXPECT_EQ(test, test_gpu_scan_mm(t->gpu, range, t->gpu,
+					       &t->vram->dpagemap),
 			DRM_GPUSVM_SCAN_MIXED_DEVICE);
 	/* Device pages of two pagemaps are never mapped together. */
 	mutex_lock(&t->gpu->lock);
@@ -811,7 +841,7 @@ static void migrate_survives_each_failed_allocation(struct kunit *test)
 		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 
 	test_fill_user(test, t->addr, SZ_64K, 27);
-	for (nth = 1; nth < 16; nth++) {
+	for (nth = 1; nth < 64; nth++) {
 		current->fail_nth = nth;
 		err = test_vram_migrate(t->vram, t->mm, t->addr,
 					t->addr + SZ_64K, 0, NULL);
@@ -845,7 +875,7 @@ static void evict_survives_each_failed_allocation(struct kunit *test)
 	test_fill_user(test, t->addr, SZ_64K, 28);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, &alloc), 0);
-	for (nth = 1; nth < 16; nth++) {
+	for (nth = 1; nth < 64; nth++) {
 		current->fail_nth = nth;
 		err = drm_pagemap_evict_to_ram(&alloc->devmem);
 		if (current->fail_nth) {
@@ -886,6 +916,368 @@ static void migrate_cpu_fault_allocation_fails(struct kunit *test)
 	expect_clean(test, t);
 }
 
+/*
+ * An untouched PROT_READ private mapping migrated to the device holds
+ * read-only device entries, which hmm_range_fault() returns to their owner
+ * as valid but not writable even when write is asked. Asked for write, the
+ * range and the userptr path refuse with -EPERM: nothing moves, nothing is
+ * mapped. A read maps them, read-only.
+ */
+static void migrate_read_only_device_pages_refuse_write(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	unsigned long addr = test_mmap(test, SZ_64K, PROT_READ, MAP_PRIVATE);
+	struct drm_gpusvm_range *range;
+	struct drm_gpusvm_ctx ctx;
+	struct test_userptr *up;
+	u8 *buf;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, addr,
+						addr + SZ_64K, 0, NULL), 0);
+	KUNIT_ASSERT_EQ(test, device_pages(t, addr, SZ_64K), 16);
+
+	ctx = t->gpu->ctx;
+	ctx.read_only = true;
+	mutex_lock(&t->gpu->lock);
+	range = drm_gpusvm_range_find_or_insert(&t->gpu->gpusvm, addr,
+						t->gpu->gpuva_start,
+						t->gpu->gpuva_end, &ctx);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, range);
+	ctx.read_only = false;
+	err = drm_gpusvm_range_get_pages(&t->gpu->gpusvm, range, &ctx);
+	mutex_unlock(&t->gpu->lock);
+	KUNIT_EXPECT_EQ(test, err, -EPERM);
+	KUNIT_EXPECT_FALSE(test, range->pages.flags.has_dma_mapping);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->device_map_calls), 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_64K), 16);
+
+	up = test_userptr_create(test, t->gpu, addr, SZ_64K);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
+						   t->mm, &up->notifier, addr,
+						   addr + SZ_64K, &ctx), -EPERM);
+	KUNIT_EXPECT_FALSE(test, up->pages.flags.has_dma_mapping);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->device_map_calls), 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_64K), 16);
+	mmu_interval_notifier_remove(&up->notifier);
+	drm_gpusvm_free_pages(&up->gpusvm, &up->pages, up->npages);
+	drm_gpusvm_fini(&up->gpusvm);
+
+	/* Read-only, the device pages map in place, for reading only. */
+	t->gpu->ctx.read_only = true;
+	buf = kunit_kmalloc(test, SZ_64K, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 0xa5, SZ_64K);
+	KUNIT_ASSERT_EQ(test, test_gpu_read(t->gpu, addr, buf, SZ_64K), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, SZ_64K));
+	KUNIT_EXPECT_EQ(test, (unsigned int)range->pages.dma_addr[0].dir, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, (unsigned int)range->pages.dma_addr[0].proto,
+			DRM_INTERCONNECT_DRIVER);
+	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_64K), 16);
+	expect_clean(test, t);
+}
+
+/*
+ * A current mapping of device pages is returned as it is: no fault, no
+ * second device_map(). Another owner's request leaves it alone with -EEXIST,
+ * and nothing moves.
+ */
+static void migrate_device_mapping_returned_as_is(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct drm_gpusvm_range *range;
+	struct drm_gpusvm_ctx ctx;
+	int again, other;
+
+	test_fill_user(test, t->addr, SZ_64K, 5);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+	t->gpu->gpuva_start = t->addr;
+	t->gpu->gpuva_end = t->addr + SZ_64K;
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 5);
+	KUNIT_ASSERT_EQ(test, atomic_read(&t->vram->device_map_calls), 16);
+	range = test_gpu_range_at(t->gpu, t->addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+
+	ctx = t->gpu->ctx;
+	mutex_lock(&t->gpu->lock);
+	again = drm_gpusvm_range_get_pages(&t->gpu->gpusvm, range, &ctx);
+	ctx.device_private_page_owner = NULL;
+	other = drm_gpusvm_range_get_pages(&t->gpu->gpusvm, range, &ctx);
+	mutex_unlock(&t->gpu->lock);
+	KUNIT_EXPECT_EQ(test, again, 0);
+	KUNIT_EXPECT_EQ(test, other, -EEXIST);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->device_map_calls), 16);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->device_maps), 16);
+	KUNIT_EXPECT_TRUE(test, test_gpu_mapped(t->gpu, t->addr));
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 5);
+	expect_clean(test, t);
+}
+
+/*
+ * Fail the k-th map of a range that holds device pages and system pages
+ * (fail-nth, k > 0 included): each failure gives -ENOMEM and leaves no
+ * mapping, device or DMA; the next fault maps everything.
+ */
+static void migrate_each_failed_map_unwinds(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct drm_gpusvm_range *range;
+	unsigned int nth, failed = 0;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	test_fill_user(test, t->addr, SZ_64K, 6);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_32K, 0, NULL), 0);
+	t->gpu->gpuva_start = t->addr;
+	t->gpu->gpuva_end = t->addr + SZ_64K;
+	mutex_lock(&t->gpu->lock);
+	range = drm_gpusvm_range_find_or_insert(&t->gpu->gpusvm, t->addr,
+						t->gpu->gpuva_start,
+						t->gpu->gpuva_end,
+						&t->gpu->ctx);
+	mutex_unlock(&t->gpu->lock);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, range);
+
+	for (nth = 1; nth < 64; nth++) {
+		mutex_lock(&t->gpu->lock);
+		current->fail_nth = nth;
+		err = drm_gpusvm_range_get_pages(&t->gpu->gpusvm, range,
+						 &t->gpu->ctx);
+		if (current->fail_nth) {
+			current->fail_nth = 0;
+			mutex_unlock(&t->gpu->lock);
+			KUNIT_EXPECT_EQ(test, err, 0);
+			break;
+		}
+		mutex_unlock(&t->gpu->lock);
+		failed++;
+		KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+		KUNIT_EXPECT_FALSE(test, range->pages.flags.has_dma_mapping);
+		KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->device_maps), 0);
+	}
+	/* The pfn array, the DMA array, 8 device maps, at least 1 DMA map. */
+	KUNIT_EXPECT_GE(test, failed, 11);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->device_maps), 8);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 8);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 6);
+	expect_clean(test, t);
+}
+
+/*
+ * Eviction of a range fails at each of its allocations in turn: the
+ * documented -ENOMEM, the pages stay on the device with their data, and the
+ * next eviction brings them all home.
+ */
+static void range_evict_survives_each_failed_allocation(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct drm_gpusvm_range *range;
+	unsigned int nth, failed = 0;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	test_fill_user(test, t->addr, SZ_64K, 7);
+	t->gpu->gpuva_start = t->addr;
+	t->gpu->gpuva_end = t->addr + SZ_64K;
+	KUNIT_ASSERT_EQ(test, test_gpu_fault(t->gpu, t->addr, false), 0);
+	range = test_gpu_range_at(t->gpu, t->addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+						t->addr + SZ_64K, 0, NULL), 0);
+
+	for (nth = 1; nth < 64; nth++) {
+		mutex_lock(&t->gpu->lock);
+		current->fail_nth = nth;
+		err = drm_gpusvm_range_evict(&t->gpu->gpusvm, range);
+		if (current->fail_nth) {
+			current->fail_nth = 0;
+			mutex_unlock(&t->gpu->lock);
+			KUNIT_EXPECT_EQ(test, err, 0);
+			break;
+		}
+		mutex_unlock(&t->gpu->lock);
+		failed++;
+		/* Our pfn array, or the migration of the fault inside. */
+		KUNIT_EXPECT_TRUE(test, err == -ENOMEM || err == -EFAULT);
+		KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	}
+	KUNIT_EXPECT_GE(test, failed, 1);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 7);
+	expect_clean(test, t);
+}
+
+/*
+ * The unbind path's eviction cannot fail: each DMA map of its copies fails
+ * in turn (fail-nth) and it still brings every page home, data intact.
+ */
+static void evict_nofail_survives_each_failed_map(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct test_vram_alloc *alloc;
+	unsigned int nth;
+
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+
+	test_fill_user(test, t->addr, SZ_64K, 8);
+	for (nth = 1; nth <= 17; nth++) {
+		KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+							t->addr + SZ_64K, 0,
+							&alloc), 0);
+		current->fail_nth = nth;
+		drm_pagemap_evict_to_ram_nofail(&alloc->devmem);
+		current->fail_nth = 0;
+		KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
+		KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+		test_expect_data(test, NULL, t->addr, SZ_64K, 8);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 17);
+	expect_clean(test, t);
+}
+
+/*
+ * devmem_release is optional: an allocation without it migrates, is read,
+ * and is evicted. An allocation without a copy callback is refused at once.
+ */
+static void migrate_devmem_ops_checked(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct drm_pagemap_devmem_ops *ops;
+	struct test_vram_alloc *alloc;
+	int err;
+
+	test_fill_user(test, t->addr, SZ_64K, 9);
+	ops = kunit_kzalloc(test, sizeof(*ops), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ops);
+
+	alloc = test_vram_alloc(t->vram, t->mm, SZ_64K);
+	KUNIT_ASSERT_NOT_NULL(test, alloc);
+	*ops = *alloc->devmem.ops;
+	ops->devmem_release = NULL;
+	alloc->devmem.ops = ops;
+	mmap_read_lock(t->mm);
+	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, t->mm, t->addr,
+					    t->addr + SZ_64K, 0,
+					    t->vram->pagemap.owner);
+	mmap_read_unlock(t->mm);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 9);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
+	KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), 0);
+	test_vram_release_alloc(alloc);
+
+	alloc = test_vram_alloc(t->vram, t->mm, SZ_64K);
+	KUNIT_ASSERT_NOT_NULL(test, alloc);
+	*ops = *alloc->devmem.ops;
+	ops->copy_to_ram = NULL;
+	alloc->devmem.ops = ops;
+	mmap_read_lock(t->mm);
+	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, t->mm, t->addr,
+					    t->addr + SZ_64K, 0,
+					    t->vram->pagemap.owner);
+	mmap_read_unlock(t->mm);
+	KUNIT_EXPECT_EQ(test, err, -EOPNOTSUPP);
+	KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	test_expect_data(test, NULL, t->addr, SZ_64K, 9);
+	expect_clean(test, t);
+}
+
+/* Faulters of one page, while it is evicted, in every round. */
+#define SAME_PAGE_ROUNDS	20
+#define SAME_PAGE_READERS	3
+
+/*
+ * Several CPU threads fault the very same device page while its allocation
+ * is evicted. Each round must end: the eviction brings every page home
+ * within its bound. The deadline is a hang detector, ten times that bound,
+ * not a speed check; the distribution of round times is reported.
+ */
+static void migrate_evict_same_page_faulters(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct test_reader *readers[SAME_PAGE_READERS];
+	unsigned long ms[SAME_PAGE_ROUNDS], max = 0, sum = 0;
+	unsigned long page = t->addr + SZ_16K;
+	struct test_vram_alloc *alloc;
+	unsigned long start;
+	int round, i;
+
+	test_fill_user(test, t->addr, SZ_64K, 10);
+	for (round = 0; round < SAME_PAGE_ROUNDS; round++) {
+		KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
+							t->addr + SZ_64K, 0,
+							&alloc), 0);
+		for (i = 0; !round && i < SAME_PAGE_READERS; i++)
+			readers[i] = test_reader_start(test, t->mm, NULL, page,
+						       PAGE_SIZE,
+						       test_pattern(10, SZ_16K),
+						       false);
+		start = jiffies;
+		KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
+		KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&alloc->devmem.detached,
+								  50 * HZ) > 0,
+				true);
+		ms[round] = jiffies_to_msecs(jiffies - start);
+		max = max(max, ms[round]);
+		sum += ms[round];
+		KUNIT_EXPECT_LT(test, ms[round], 50 * MSEC_PER_SEC);
+	}
+	for (i = 0; i < SAME_PAGE_READERS; i++) {
+		test_reader_stop(readers[i]);
+		KUNIT_EXPECT_EQ(test, readers[i]->err, 0);
+		KUNIT_EXPECT_GT(test, readers[i]->reads, 0);
+	}
+	kunit_info(test, "%d rounds: mean %lu ms, max %lu ms\n",
+		   SAME_PAGE_ROUNDS, sum / SAME_PAGE_ROUNDS, max);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->releases), SAME_PAGE_ROUNDS);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 10);
+	expect_clean(test, t);
+}
+
+/*
+ * THP-backed memory migrates (the huge page is split into the 4K device
+ * pages 6.12 has) and comes back with its data.
+ */
+static void migrate_thp_backed_memory(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	unsigned long addr = ALIGN(test_mmap(test, SZ_4M, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE), SZ_2M);
+	struct drm_gpusvm_range *range;
+	struct test_vram_alloc *alloc;
+
+	KUNIT_ASSERT_EQ(test, do_madvise(t->mm, addr, SZ_2M, MADV_HUGEPAGE), 0);
+	test_fill_user(test, addr, SZ_2M, 11);
+	test_expect_data(test, t->gpu, addr, SZ_2M, 11);
+	range = test_gpu_range_at(t->gpu, addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	KUNIT_EXPECT_EQ(test, (unsigned int)range->pages.dma_addr[0].order,
+			HPAGE_PMD_ORDER);
+
+	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, addr + SZ_1M,
+						addr + SZ_1M + SZ_256K, 0,
+						&alloc), 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, addr + SZ_1M, SZ_256K), 64);
+	test_expect_data(test, t->gpu, addr, SZ_2M, 11);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&alloc->devmem), 0);
+	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_2M), 0);
+	test_expect_data(test, NULL, addr, SZ_2M, 11);
+	test_expect_data(test, t->gpu, addr, SZ_2M, 11);
+	expect_clean(test, t);
+}
+
 static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_gpu_reads_device_data),
 	KUNIT_CASE(migrate_cpu_reads_one_page),
@@ -900,7 +1292,7 @@ static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_scan_mm),
 	KUNIT_CASE(migrate_teardown_with_pages_resident),
 	KUNIT_CASE_PARAM(migrate_partial_munmap, partial_unmap_gen_params),
-	KUNIT_CASE(migrate_refuses_file_backed),
+	KUNIT_CASE(migrate_private_file_cow_pages),
 	KUNIT_CASE(migrate_busy_page_changes_nothing),
 	KUNIT_CASE(migrate_cpu_fault_copy_fails),
 	KUNIT_CASE(migrate_other_owner_gets_system_pages),
@@ -910,10 +1302,18 @@ static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE(migrate_survives_each_failed_allocation),
 	KUNIT_CASE(evict_survives_each_failed_allocation),
 	KUNIT_CASE(migrate_cpu_fault_allocation_fails),
+	KUNIT_CASE(migrate_read_only_device_pages_refuse_write),
+	KUNIT_CASE(migrate_device_mapping_returned_as_is),
+	KUNIT_CASE(migrate_each_failed_map_unwinds),
+	KUNIT_CASE(range_evict_survives_each_failed_allocation),
+	KUNIT_CASE(evict_nofail_survives_each_failed_map),
+	KUNIT_CASE(migrate_devmem_ops_checked),
+	KUNIT_CASE(migrate_thp_backed_memory),
 	KUNIT_CASE(migrate_scan_mm_two_pagemaps),
-	KUNIT_CASE(migrate_timeslice_keeps_pages_on_device),
+	KUNIT_CASE(migrate_timeslice_holds_off_user_faults_only),
 	KUNIT_CASE_SLOW(migrate_evict_while_cpu_faults),
 	KUNIT_CASE_SLOW(migrate_stress_three_threads),
+	KUNIT_CASE_SLOW(migrate_evict_same_page_faulters),
 	{}
 };
 

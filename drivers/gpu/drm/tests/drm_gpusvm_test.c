@@ -21,6 +21,7 @@
 #include <linux/dma-direct.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/huge_mm.h>
 #include <linux/kthread.h>
 #include <linux/shmem_fs.h>
 #include <linux/uaccess.h>
@@ -207,12 +208,49 @@ static void drm_gpusvm_init_rejects_invalid_args(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->mm->mm_count), mm_count);
 }
 
+#if !IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+/*
+ * Without device-private memory a driver's calls into drm_pagemap still link
+ * and fail cleanly: nothing can migrate, no page belongs to a pagemap.
+ */
+static void drm_pagemap_stubs_without_device_private(struct kunit *test)
+{
+	struct gpusvm_test *t = test->priv;
+	struct drm_pagemap_owner_list owners;
+	struct drm_pagemap_devmem devmem = {};
+	struct drm_pagemap dpagemap = {};
+	struct drm_pagemap_peer peer = {};
+
+	drm_pagemap_owner_list_init(&owners);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_acquire_owner(&peer, &owners, NULL),
+			-EOPNOTSUPP);
+	drm_pagemap_release_owner(&peer);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init(&dpagemap, NULL, NULL, NULL),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_PTR_EQ(test, drm_pagemap_get(&dpagemap), &dpagemap);
+	drm_pagemap_put(&dpagemap);
+	KUNIT_EXPECT_NULL(test, drm_pagemap_page_to_dpagemap(ZERO_PAGE(0)));
+	KUNIT_EXPECT_NULL(test, drm_pagemap_pagemap_ops_get());
+	drm_pagemap_devmem_init(&devmem, NULL, t->mm, NULL, &dpagemap, SZ_64K);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_migrate_to_devmem(&devmem, t->mm, 0,
+							    SZ_64K, 0, NULL),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&devmem), 0);
+	drm_pagemap_evict_to_ram_nofail(&devmem);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&dpagemap, 0, SZ_64K,
+						      t->mm, 0), -EOPNOTSUPP);
+}
+#endif
+
 static struct kunit_case drm_gpusvm_init_cases[] = {
 	KUNIT_CASE(drm_gpusvm_init_full_instance_grabs_mm),
 	KUNIT_CASE(drm_gpusvm_init_single_chunk_window),
 	KUNIT_CASE(drm_gpusvm_init_pages_only_instance),
 	KUNIT_CASE_PARAM(drm_gpusvm_init_rejects_invalid_args,
 			 invalid_init_gen_params),
+#if !IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+	KUNIT_CASE(drm_pagemap_stubs_without_device_private),
+#endif
 	{}
 };
 
@@ -262,18 +300,88 @@ static void gpusvm_anon_untouched_reads_zero(struct kunit *test)
 	test_gpu_expect_clean(gpu);
 }
 
+/* The first DMA entry of the range at @addr, under the notifier lock. */
+static struct drm_pagemap_addr first_entry(struct test_gpu *gpu,
+					   unsigned long addr)
+{
+	struct drm_gpusvm_range *range = test_gpu_range_at(gpu, addr);
+	struct drm_pagemap_addr entry = {
+		.addr = DMA_MAPPING_ERROR,
+	};
+
+	drm_gpusvm_notifier_lock(&gpu->gpusvm);
+	if (range && drm_gpusvm_range_pages_valid(&gpu->gpusvm, range))
+		entry = range->pages.dma_addr[0];
+	drm_gpusvm_notifier_unlock(&gpu->gpusvm);
+	return entry;
+}
+
 static void gpusvm_anon_zero_page_read_only(struct kunit *test)
 {
 	struct test_gpu *gpu = test_gpu_create_default(test);
 	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
-	u8 byte = 0x5a;
+	struct drm_pagemap_addr entry;
+	struct page *zero;
 
-	/* A read-only GPU VM maps the shared zero page of untouched memory. */
+	/* A read-only GPU VM maps the shared zero page of untouched memory... */
 	gpu->ctx.read_only = true;
 	expect_gpu_reads_zero(test, gpu, addr, PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, test_gpu_write(gpu, addr, &byte, 1), -EPERM);
-	/* The refused write did not land in the zero page. */
-	expect_gpu_reads_zero(test, gpu, addr + SZ_4K, PAGE_SIZE);
+	entry = first_entry(gpu, addr);
+	KUNIT_EXPECT_EQ(test, (unsigned int)entry.proto, DRM_INTERCONNECT_SYSTEM);
+	zero = pfn_to_page(PHYS_PFN(dma_to_phys(gpu->drm->dev, entry.addr)));
+	/* THP is on: the huge zero page, else the zero page. */
+	KUNIT_EXPECT_TRUE(test, is_huge_zero_folio(page_folio(zero)) ||
+			  is_zero_pfn(page_to_pfn(zero)));
+	/* ...for the device to read only. */
+	KUNIT_EXPECT_EQ(test, (unsigned int)entry.dir, DMA_TO_DEVICE);
+	test_gpu_expect_clean(gpu);
+}
+
+/*
+ * A current read-only mapping serves reads as it is, and is left alone when
+ * write is wanted: the GPU may still use it. The driver zaps, unmaps and
+ * faults again, and only then gets a writable mapping.
+ */
+static void gpusvm_read_only_mapping_kept_for_write(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	struct drm_pagemap_addr before, after;
+	struct drm_gpusvm_range *range;
+	struct drm_gpusvm_ctx ctx;
+	u64 val = 0xfeedfacecafef00dULL, cpu = 0;
+	int read_err, write_err;
+
+	test_fill_user(test, addr, SZ_64K, 4);
+	gpu->ctx.read_only = true;
+	test_expect_data(test, gpu, addr, SZ_64K, 4);
+	range = test_gpu_range_at(gpu, addr);
+	KUNIT_ASSERT_NOT_NULL(test, range);
+	before = first_entry(gpu, addr);
+	KUNIT_EXPECT_EQ(test, (unsigned int)before.dir, DMA_TO_DEVICE);
+
+	ctx = gpu->ctx;
+	mutex_lock(&gpu->lock);
+	read_err = drm_gpusvm_range_get_pages(&gpu->gpusvm, range, &ctx);
+	ctx.read_only = false;
+	write_err = drm_gpusvm_range_get_pages(&gpu->gpusvm, range, &ctx);
+	mutex_unlock(&gpu->lock);
+	KUNIT_EXPECT_EQ(test, read_err, 0);
+	KUNIT_EXPECT_EQ(test, write_err, -EEXIST);
+
+	/* Untouched: the same mapping, still valid, still in the GPU PTEs. */
+	after = first_entry(gpu, addr);
+	KUNIT_EXPECT_EQ(test, after.addr, before.addr);
+	KUNIT_EXPECT_EQ(test, (unsigned int)after.dir, DMA_TO_DEVICE);
+	KUNIT_EXPECT_TRUE(test, test_gpu_mapped(gpu, addr));
+
+	/* The GPU's write faults; the fault handler replaces the mapping. */
+	gpu->ctx.read_only = false;
+	KUNIT_ASSERT_EQ(test, test_gpu_write(gpu, addr + 8, &val, sizeof(val)), 0);
+	KUNIT_EXPECT_EQ(test, (unsigned int)first_entry(gpu, addr).dir, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_EQ(test, copy_from_user(&cpu, (void __user *)addr + 8,
+					     sizeof(cpu)), 0);
+	KUNIT_EXPECT_EQ(test, cpu, val);
 	test_gpu_expect_clean(gpu);
 }
 
@@ -310,6 +418,7 @@ static void gpusvm_read_only_vma_read_works(struct kunit *test)
 
 	gpu->ctx.read_only = true;
 	expect_gpu_reads_zero(test, gpu, addr, SZ_64K);
+	KUNIT_EXPECT_EQ(test, (unsigned int)first_entry(gpu, addr).dir, DMA_TO_DEVICE);
 	test_gpu_expect_clean(gpu);
 }
 
@@ -646,8 +755,7 @@ static void gpusvm_munmap_whole_range(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 1);
 	drm_gpusvm_range_put(range);
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
-	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&gpu->gpusvm, addr,
-							addr + SZ_64K));
+	KUNIT_EXPECT_FALSE(test, test_gpu_has_mapping(gpu, addr, addr + SZ_64K));
 	test_gpu_expect_clean(gpu);
 }
 
@@ -730,8 +838,7 @@ static void gpusvm_gc_empties_notifiers(struct kunit *test)
 	mutex_unlock(&gpu->lock);
 	KUNIT_EXPECT_EQ(test, atomic_read(&gpu->ranges), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
-	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&gpu->gpusvm, addr,
-							 addr + SZ_2M));
+	KUNIT_EXPECT_FALSE(test, test_gpu_has_notifier(gpu, addr, addr + SZ_2M));
 	test_gpu_expect_clean(gpu);
 }
 
@@ -797,57 +904,6 @@ static void gpusvm_range_ref_outlives_removal(struct kunit *test)
 	test_gpu_expect_clean(gpu);
 }
 
-/* A userptr: a pages-only instance and the driver's own interval notifier. */
-struct test_userptr {
-	struct drm_gpusvm gpusvm;
-	struct mmu_interval_notifier notifier;
-	struct drm_gpusvm_pages pages;
-	unsigned long npages;
-	int invalidations;
-};
-
-static bool test_userptr_invalidate(struct mmu_interval_notifier *mni,
-				    const struct mmu_notifier_range *range,
-				    unsigned long cur_seq)
-{
-	struct test_userptr *up = container_of(mni, struct test_userptr,
-					       notifier);
-	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
-
-	if (!mmu_notifier_range_blockable(range))
-		return false;
-
-	down_write(&up->gpusvm.notifier_lock);
-	mmu_interval_set_seq(mni, cur_seq);
-	drm_gpusvm_unmap_pages(&up->gpusvm, &up->pages, up->npages, &ctx);
-	up->invalidations++;
-	up_write(&up->gpusvm.notifier_lock);
-	return true;
-}
-
-static const struct mmu_interval_notifier_ops test_userptr_ops = {
-	.invalidate = test_userptr_invalidate,
-};
-
-/* A pages-only instance and an interval notifier over [@addr, @addr + @size). */
-static struct test_userptr *test_userptr_create(struct kunit *test,
-						struct test_gpu *gpu,
-						unsigned long addr,
-						unsigned long size)
-{
-	struct test_userptr *up = kunit_kzalloc(test, sizeof(*up), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, up);
-	up->npages = size >> PAGE_SHIFT;
-	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&up->gpusvm, "userptr", gpu->drm,
-					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
-	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&up->notifier,
-							   current->mm, addr,
-							   size,
-							   &test_userptr_ops), 0);
-	return up;
-}
-
 static u8 read_dma_byte(struct drm_device *drm, struct drm_gpusvm_pages *pages,
 			unsigned long offset)
 {
@@ -911,6 +967,54 @@ static void gpusvm_userptr_pages_only_instance(struct kunit *test)
 	drm_gpusvm_free_pages(&up->gpusvm, &up->pages, up->npages);
 	KUNIT_EXPECT_NULL(test, up->pages.dma_addr);
 	KUNIT_EXPECT_FALSE(test, up->pages.flags.has_dma_mapping);
+	drm_gpusvm_fini(&up->gpusvm);
+	test_gpu_expect_clean(gpu);
+}
+
+/*
+ * A userptr that starts inside a THP, at no 2M (nor 64K) boundary: entries
+ * are as large as the THP allows but never cross the span's ends, each one
+ * naturally aligned, and the bytes behind them are the CPU's.
+ */
+static void gpusvm_userptr_thp_unaligned_start(struct kunit *test)
+{
+	struct test_gpu *gpu = test_gpu_create_default(test);
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, PROT_READ | PROT_WRITE);
+	unsigned long start = addr + SZ_64K + SZ_4K, i, j;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_pagemap_addr *entry;
+	struct test_userptr *up;
+	unsigned int max_order = 0;
+
+	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
+					 MADV_HUGEPAGE), 0);
+	test_fill_user(test, addr, SZ_2M, 21);
+	up = test_userptr_create(test, gpu, start, SZ_1M);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_get_pages(&up->gpusvm, &up->pages,
+						   current->mm, &up->notifier,
+						   start, start + SZ_1M, &ctx), 0);
+
+	down_read(&up->gpusvm.notifier_lock);
+	for (i = 0, j = 0; i < up->npages; i += 1UL << entry->order, j++) {
+		entry = &up->pages.dma_addr[j];
+		max_order = max_t(unsigned int, max_order, entry->order);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(start + (i << PAGE_SHIFT),
+						   PAGE_SIZE << entry->order));
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(dma_to_phys(gpu->drm->dev,
+							       entry->addr),
+						   PAGE_SIZE << entry->order));
+	}
+	KUNIT_EXPECT_EQ(test, i, up->npages);
+	KUNIT_EXPECT_EQ(test, (unsigned int)up->pages.dma_addr[0].order, 0);
+	/* [512K, 1M) of the THP is the largest aligned block inside. */
+	KUNIT_EXPECT_EQ(test, max_order, 7);
+	for (i = 0; i < SZ_1M; i += SZ_64K + 17)
+		KUNIT_EXPECT_EQ(test, read_dma_byte(gpu->drm, &up->pages, i),
+				test_pattern(21, start - addr + i));
+	up_read(&up->gpusvm.notifier_lock);
+
+	mmu_interval_notifier_remove(&up->notifier);
+	drm_gpusvm_free_pages(&up->gpusvm, &up->pages, up->npages);
 	drm_gpusvm_fini(&up->gpusvm);
 	test_gpu_expect_clean(gpu);
 }
@@ -1045,8 +1149,7 @@ static void gpusvm_range_alloc_failure(struct kunit *test)
 	gpu->fail_range_alloc = true;
 	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_gpu_notifiers), 0);
-	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&gpu->gpusvm, addr,
-							addr + SZ_64K));
+	KUNIT_EXPECT_FALSE(test, test_gpu_has_mapping(gpu, addr, addr + SZ_64K));
 	test_expect_data(test, gpu, addr, SZ_64K, 30);
 	test_gpu_expect_clean(gpu);
 }
@@ -1060,8 +1163,7 @@ static void gpusvm_notifier_alloc_failure(struct kunit *test)
 	test_fill_user(test, addr, SZ_64K, 31);
 	test_gpu_fail_notifier_alloc = true;
 	KUNIT_EXPECT_EQ(test, test_gpu_fault(gpu, addr, false), -ENOMEM);
-	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&gpu->gpusvm, addr,
-							 addr + SZ_64K));
+	KUNIT_EXPECT_FALSE(test, test_gpu_has_notifier(gpu, addr, addr + SZ_64K));
 	test_expect_data(test, gpu, addr, SZ_64K, 31);
 	test_gpu_expect_clean(gpu);
 }
@@ -1090,7 +1192,7 @@ static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
 	gpu->gpuva_start = addr;
 	gpu->gpuva_end = addr + SZ_64K;
 
-	for (nth = 1; nth < 16; nth++) {
+	for (nth = 1; nth < 64; nth++) {
 		current->fail_nth = nth;
 		err = test_gpu_fault(gpu, addr, false);
 		if (current->fail_nth) {
@@ -1113,7 +1215,9 @@ static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
 		/* Start over without ranges: the next round takes the same path. */
 		test_gpu_remove_all_ranges(gpu);
 	}
-	KUNIT_EXPECT_GE(test, failed, 3);
+	/* The check's array, the two of get_pages, 16 DMA maps. */
+	KUNIT_EXPECT_GE(test, failed, 19);
+	KUNIT_EXPECT_LT(test, nth, 64);
 	test_gpu_expect_clean(gpu);
 }
 
@@ -1248,6 +1352,7 @@ static void gpusvm_race_fault_vs_unmap(struct kunit *test)
 static struct kunit_case drm_gpusvm_pages_cases[] = {
 	KUNIT_CASE(gpusvm_anon_untouched_reads_zero),
 	KUNIT_CASE(gpusvm_anon_zero_page_read_only),
+	KUNIT_CASE(gpusvm_read_only_mapping_kept_for_write),
 	KUNIT_CASE(gpusvm_anon_reads_cpu_writes),
 	KUNIT_CASE(gpusvm_anon_gpu_write_seen_by_cpu),
 	KUNIT_CASE(gpusvm_read_only_vma_read_works),
@@ -1260,6 +1365,7 @@ static struct kunit_case drm_gpusvm_pages_cases[] = {
 	KUNIT_CASE(gpusvm_thp_small_range_maps_own_pages),
 	KUNIT_CASE(gpusvm_thp_misaligned_range_maps_own_pages),
 	KUNIT_CASE(gpusvm_userptr_pages_only_instance),
+	KUNIT_CASE(gpusvm_userptr_thp_unaligned_start),
 	{}
 };
 

@@ -210,7 +210,11 @@ static int test_gpu_reserve(struct test_gpu *gpu,
 	return 0;
 }
 
-/* Write the GPU PTEs of a range; notifier lock held, pages valid. */
+/*
+ * Write the GPU PTEs of a range; driver lock and notifier lock held, pages
+ * valid. Each PTE takes its access from the entry's direction: the library
+ * decides what the GPU may write.
+ */
 static void test_gpu_commit(struct test_gpu *gpu,
 			    struct drm_gpusvm_range *range)
 {
@@ -218,18 +222,33 @@ static void test_gpu_commit(struct test_gpu *gpu,
 	unsigned long end = drm_gpusvm_range_end(range) >> PAGE_SHIFT;
 	struct drm_pagemap_addr *addr = range->pages.dma_addr;
 	unsigned long i, npages, pfn;
+	bool read_only;
 
+	lockdep_assert_held(&gpu->lock);
 	lockdep_assert_held(&gpu->gpusvm.notifier_lock);
 
 	for (; index < end; index += npages, addr++) {
 		npages = 1UL << addr->order;
 		pfn = PHYS_PFN(dma_to_phys(gpu->drm->dev, addr->addr));
+		read_only = addr->dir == DMA_TO_DEVICE;
 		for (i = 0; i < npages; i++)
 			xa_store(&gpu->pt, index + i,
-				 xa_mk_value(test_gpu_pte(pfn + i,
-							  gpu->ctx.read_only)),
+				 xa_mk_value(test_gpu_pte(pfn + i, read_only)),
 				 GFP_NOWAIT);
 	}
+}
+
+/* Zap a range's PTEs, then let its mapping go: never the other way round. */
+static void test_gpu_unmap_range(struct test_gpu *gpu,
+				 struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_ctx ctx = {};
+
+	down_write(&gpu->gpusvm.notifier_lock);
+	test_gpu_zap(gpu, drm_gpusvm_range_start(range),
+		     drm_gpusvm_range_end(range));
+	up_write(&gpu->gpusvm.notifier_lock);
+	drm_gpusvm_range_unmap_pages(&gpu->gpusvm, range, &ctx);
 }
 
 /**
@@ -240,8 +259,9 @@ static void test_gpu_commit(struct test_gpu *gpu,
  *
  * The bounded retry loop of the driver contract: garbage-collect, find or
  * insert the range, get its pages (evicting the range when its pages cannot
- * be mapped together), then commit the GPU PTEs under the notifier lock if
- * the pages are still valid.
+ * be mapped together, zapping and unmapping it when it is mapped for another
+ * access), then commit the GPU PTEs under the notifier lock if the pages are
+ * still valid.
  *
  * Returns: 0 when the range is mapped, the helpers' error code otherwise.
  */
@@ -272,12 +292,16 @@ int test_gpu_fault(struct test_gpu *gpu, unsigned long addr, bool write)
 
 		err = drm_gpusvm_range_get_pages(&gpu->gpusvm, range,
 						 &gpu->ctx);
+		if (err == -EEXIST) {
+			/* Mapped for another access: zap, unmap, retry. */
+			test_gpu_unmap_range(gpu, range);
+			mutex_unlock(&gpu->lock);
+			continue;
+		}
 		if (err == -EOPNOTSUPP) {
 			/* Pages the GPU cannot map together: evict, retry. */
-			drm_gpusvm_range_get(range);
-			mutex_unlock(&gpu->lock);
 			err = drm_gpusvm_range_evict(&gpu->gpusvm, range);
-			drm_gpusvm_range_put(range);
+			mutex_unlock(&gpu->lock);
 			if (err)
 				return err;
 			continue;
@@ -306,7 +330,8 @@ int test_gpu_fault(struct test_gpu *gpu, unsigned long addr, bool write)
  * One GPU access to one page. The notifier lock is held across the copy:
  * an invalidation (which takes it for write) waits for the access like it
  * waits for a real GPU's TLB flush, so the GPU never touches a page after
- * its invalidation.
+ * its invalidation. A write through a read-only PTE is a write fault, as on
+ * a real GPU: the driver then asks the library for a writable mapping.
  */
 static int test_gpu_access_page(struct test_gpu *gpu, unsigned long addr,
 				void *buf, size_t len, bool write)
@@ -319,14 +344,9 @@ static int test_gpu_access_page(struct test_gpu *gpu, unsigned long addr,
 	for (tries = 0; tries < TEST_GPU_ACCESS_TRIES; tries++) {
 		drm_gpusvm_notifier_lock(&gpu->gpusvm);
 		entry = xa_load(&gpu->pt, addr >> PAGE_SHIFT);
-		if (xa_is_value(entry)) {
-			pte = xa_to_value(entry);
-			if (write && (pte & TEST_GPU_PTE_READ_ONLY)) {
-				/* No IOMMU in the guest: the GPU refuses. */
-				drm_gpusvm_notifier_unlock(&gpu->gpusvm);
-				return -EPERM;
-			}
-
+		pte = xa_is_value(entry) ? xa_to_value(entry) : 0;
+		if (xa_is_value(entry) &&
+		    !(write && (pte & TEST_GPU_PTE_READ_ONLY))) {
 			page = pfn_to_page(pte >> 1);
 			vaddr = kmap_local_page(page);
 			if (write)
@@ -424,6 +444,84 @@ struct drm_gpusvm_range *test_gpu_range_at(struct test_gpu *gpu,
 		range = drm_gpusvm_range_find(notifier, addr, addr + 1);
 	mutex_unlock(&gpu->lock);
 	return range;
+}
+
+/**
+ * test_gpu_scan_mm() - drm_gpusvm_scan_mm() under the driver lock
+ * @gpu: The test GPU of @range.
+ * @range: The range.
+ * @owner: Device-private owner whose pages are seen as such.
+ * @pagemap: The pagemap to compare with, or NULL.
+ *
+ * Returns: drm_gpusvm_scan_mm()'s result.
+ */
+enum drm_gpusvm_scan_result test_gpu_scan_mm(struct test_gpu *gpu,
+					     struct drm_gpusvm_range *range,
+					     void *owner,
+					     const struct drm_pagemap *pagemap)
+{
+	enum drm_gpusvm_scan_result result;
+
+	mutex_lock(&gpu->lock);
+	result = drm_gpusvm_scan_mm(range, owner, pagemap);
+	mutex_unlock(&gpu->lock);
+	return result;
+}
+
+/**
+ * test_gpu_range_evict() - drm_gpusvm_range_evict() under the driver lock
+ * @gpu: The test GPU of @range.
+ * @range: The range.
+ *
+ * Returns: drm_gpusvm_range_evict()'s result.
+ */
+int test_gpu_range_evict(struct test_gpu *gpu, struct drm_gpusvm_range *range)
+{
+	int err;
+
+	mutex_lock(&gpu->lock);
+	err = drm_gpusvm_range_evict(&gpu->gpusvm, range);
+	mutex_unlock(&gpu->lock);
+	return err;
+}
+
+/**
+ * test_gpu_has_mapping() - drm_gpusvm_has_mapping() under the driver lock
+ * @gpu: The test GPU.
+ * @start: Start of the span.
+ * @end: End of the span.
+ *
+ * Returns: Whether a range overlaps [@start, @end).
+ */
+bool test_gpu_has_mapping(struct test_gpu *gpu, unsigned long start,
+			  unsigned long end)
+{
+	bool ret;
+
+	mutex_lock(&gpu->lock);
+	ret = drm_gpusvm_has_mapping(&gpu->gpusvm, start, end);
+	mutex_unlock(&gpu->lock);
+	return ret;
+}
+
+/**
+ * test_gpu_has_notifier() - Whether a notifier overlaps a span
+ * @gpu: The test GPU.
+ * @start: Start of the span.
+ * @end: End of the span.
+ *
+ * Returns: Whether drm_gpusvm_notifier_find() finds one, under the driver
+ * lock.
+ */
+bool test_gpu_has_notifier(struct test_gpu *gpu, unsigned long start,
+			   unsigned long end)
+{
+	bool ret;
+
+	mutex_lock(&gpu->lock);
+	ret = drm_gpusvm_notifier_find(&gpu->gpusvm, start, end);
+	mutex_unlock(&gpu->lock);
+	return ret;
 }
 
 /**
@@ -633,6 +731,60 @@ void test_expect_data(struct kunit *test, struct test_gpu *gpu,
 	KUNIT_EXPECT_EQ_MSG(test, i, len, "%s read differs at %#lx",
 			    gpu ? "GPU" : "CPU", addr + i);
 	kunit_kfree(test, buf);
+}
+
+static bool test_userptr_invalidate(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq)
+{
+	struct test_userptr *up = container_of(mni, struct test_userptr,
+					       notifier);
+	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+
+	down_write(&up->gpusvm.notifier_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	drm_gpusvm_unmap_pages(&up->gpusvm, &up->pages, up->npages, &ctx);
+	up->invalidations++;
+	up_write(&up->gpusvm.notifier_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops test_userptr_ops = {
+	.invalidate = test_userptr_invalidate,
+};
+
+/**
+ * test_userptr_create() - A userptr of the test GPU's device
+ * @test: The KUnit case.
+ * @gpu: The test GPU whose device maps the pages.
+ * @addr: Start of the span (page aligned).
+ * @size: Size of the span.
+ *
+ * A pages-only instance and an interval notifier over [@addr, @addr + @size)
+ * of the test thread's mm. The case removes the notifier, frees the pages
+ * and finalises the instance itself.
+ *
+ * Returns: The userptr (the case is aborted on failure).
+ */
+struct test_userptr *test_userptr_create(struct kunit *test,
+					 struct test_gpu *gpu,
+					 unsigned long addr,
+					 unsigned long size)
+{
+	struct test_userptr *up = kunit_kzalloc(test, sizeof(*up), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, up);
+	up->npages = size >> PAGE_SHIFT;
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&up->gpusvm, "userptr", gpu->drm,
+					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&up->notifier,
+							   current->mm, addr,
+							   size,
+							   &test_userptr_ops), 0);
+	return up;
 }
 
 static atomic_t test_gpu_ids = ATOMIC_INIT(0);

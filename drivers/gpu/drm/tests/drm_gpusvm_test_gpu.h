@@ -90,6 +90,25 @@ struct test_gpu_range {
 	struct list_head gc_link;
 };
 
+/**
+ * struct test_userptr - A userptr: pages without ranges
+ *
+ * A pages-only GPU SVM instance and the driver's own interval notifier, whose
+ * callback unmaps @pages under the instance's notifier lock.
+ */
+struct test_userptr {
+	/** @gpusvm: The pages-only instance. */
+	struct drm_gpusvm gpusvm;
+	/** @notifier: The interval notifier over the span. */
+	struct mmu_interval_notifier notifier;
+	/** @pages: The DMA state of the span. */
+	struct drm_gpusvm_pages pages;
+	/** @npages: Pages in the span. */
+	unsigned long npages;
+	/** @invalidations: Calls of the notifier callback. */
+	int invalidations;
+};
+
 extern atomic_t test_gpu_notifiers;
 extern bool test_gpu_fail_notifier_alloc;
 extern const unsigned long test_gpu_chunk_sizes[3];
@@ -114,6 +133,15 @@ bool test_gpu_mapped(struct test_gpu *gpu, unsigned long addr);
 void test_gpu_garbage_collect(struct test_gpu *gpu);
 void test_gpu_remove_all_ranges(struct test_gpu *gpu);
 unsigned long test_gpu_dma_entries(struct test_gpu *gpu);
+enum drm_gpusvm_scan_result test_gpu_scan_mm(struct test_gpu *gpu,
+					     struct drm_gpusvm_range *range,
+					     void *owner,
+					     const struct drm_pagemap *pagemap);
+int test_gpu_range_evict(struct test_gpu *gpu, struct drm_gpusvm_range *range);
+bool test_gpu_has_mapping(struct test_gpu *gpu, unsigned long start,
+			  unsigned long end);
+bool test_gpu_has_notifier(struct test_gpu *gpu, unsigned long start,
+			   unsigned long end);
 struct drm_gpusvm_range *test_gpu_range_at(struct test_gpu *gpu,
 					   unsigned long addr);
 
@@ -161,6 +189,11 @@ void test_fill_user(struct kunit *test, unsigned long addr, size_t len,
 		    u8 seed);
 void test_expect_data(struct kunit *test, struct test_gpu *gpu,
 		      unsigned long addr, size_t len, u8 seed);
+
+struct test_userptr *test_userptr_create(struct kunit *test,
+					 struct test_gpu *gpu,
+					 unsigned long addr,
+					 unsigned long size);
 
 unsigned long test_mmap(struct kunit *test, unsigned long len,
 			unsigned long prot, unsigned long flags);

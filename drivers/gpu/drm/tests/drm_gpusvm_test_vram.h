@@ -54,6 +54,8 @@ struct test_vram {
 	atomic_t releases;
 	/** @device_maps: device_map calls not yet undone by device_unmap. */
 	atomic_t device_maps;
+	/** @device_map_calls: device_map calls that mapped, ever. */
+	atomic_t device_map_calls;
 
 	/** @fail_populate: Make the next populate_devmem_pfn fail. */
 	bool fail_populate;
@@ -92,5 +94,6 @@ int test_vram_migrate(struct test_vram *vram, struct mm_struct *mm,
 bool test_vram_is_device_page(struct test_vram *vram, struct mm_struct *mm,
 			      unsigned long addr);
 void test_vram_expect_clean(struct test_vram *vram);
+void test_vram_release_alloc(struct test_vram_alloc *alloc);
 
 #endif /* __DRM_GPUSVM_TEST_VRAM_H__ */
