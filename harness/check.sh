@@ -90,6 +90,22 @@ check_config() {
 }
 
 check_config builtin
+
+# The suites are built in (they call unexported helpers): with DRM as a
+# module, their option must not be available.
+dir=$VDIR/check-drm-module
+if (cd "$TREE" && python3 tools/testing/kunit/kunit.py config --arch=x86_64 \
+	--build_dir="$dir" --kunitconfig="$HARNESS/kunitconfig/fast") \
+	> "$OUT/check/config-drm-module.log" 2>&1; then
+	"$TREE/scripts/config" --file "$dir/.config" -e MODULES -m DRM
+	make_tree "$dir" -s olddefconfig >> "$OUT/check/config-drm-module.log" 2>&1
+	config_has "$dir" "-m DRM" || fail "drm-module: DRM=m did not take"
+	config_has "$dir" "-d DRM_GPUSVM_KUNIT_TEST" || \
+		fail "drm-module: the KUnit suites build in against a modular DRM"
+else
+	cat "$OUT/check/config-drm-module.log"
+	fail "drm-module: configuration failed"
+fi
 check_config module '-e MODULES' '-e COMPILE_TEST' '-d DRM_GPUSVM_KUNIT_TEST' \
 	'-m DRM_GPUSVM'
 # A module may only use exported symbols (or its own).
@@ -112,6 +128,27 @@ else
 	fail "module: no Module.symvers to check exports against"
 fi
 check_config nodp '-d DEVICE_PRIVATE'
+# Without device-private memory, whatever our objects call (the core suite
+# calls every drm_pagemap function there) must be theirs or the kernel's:
+# drm_pagemap.o is not built, so a declaration without a stub fails here.
+vmlinux=$VDIR/build-fast/vmlinux
+if [ -f "$vmlinux" ] && [ ${#CHECK_OBJS[@]} -gt 0 ]; then
+	grep -q '^CONFIG_DRM_GPUSVM_KUNIT_TEST=y' "$CHECK_DIR/.config" || \
+		fail "nodp: the suites that call drm_pagemap are not built"
+	(cd "$CHECK_DIR" && nm --defined-only "${CHECK_OBJS[@]}" | awk 'NF == 3 { print $3 }') \
+		| sort -u > "$OUT/check/nodp-defined.txt"
+	nm --defined-only "$vmlinux" | awk 'NF == 3 && $3 !~ /^(drm_gpusvm|drm_pagemap)_/ { print $3 }' \
+		| sort -u > "$OUT/check/nodp-kernel.txt"
+	(cd "$CHECK_DIR" && nm -u "${CHECK_OBJS[@]}" | awk 'NF == 2 { print $2 }') | sort -u \
+		| comm -23 - "$OUT/check/nodp-defined.txt" \
+		| comm -23 - "$OUT/check/nodp-kernel.txt" > "$OUT/check/nodp-unresolved.txt"
+	if [ -s "$OUT/check/nodp-unresolved.txt" ]; then
+		cat "$OUT/check/nodp-unresolved.txt"
+		fail "nodp: calls that do not link without DEVICE_PRIVATE"
+	fi
+else
+	fail "nodp: no vmlinux or objects to check the links against"
+fi
 
 [ "$status" -eq 0 ] && log "check: clean"
 exit "$status"
