@@ -530,86 +530,6 @@ __drm_gpusvm_range_next(struct drm_gpusvm_range *range)
 }
 
 /**
- * struct drm_gpusvm_range_iter - State of a range iteration
- *
- * Lets drm_gpusvm_for_each_range() evaluate each of its arguments once.
- */
-struct drm_gpusvm_range_iter {
-	/** @pos: The caller's iterator variable. */
-	struct drm_gpusvm_range **pos;
-	/**
-	 * @next: The caller's variable holding the next range, fetched
-	 * before the loop body runs (NULL if the body may not remove ranges).
-	 */
-	struct drm_gpusvm_range **next;
-	/** @end: Exclusive end of the span. */
-	unsigned long end;
-};
-
-/**
- * __drm_gpusvm_range_iter_step() - The range after another, inside a span
- * @range: Pointer to the current range, or NULL.
- * @end: Exclusive end of the span.
- *
- * Returns: The range after @range if it starts before @end, else NULL.
- */
-static inline struct drm_gpusvm_range *
-__drm_gpusvm_range_iter_step(struct drm_gpusvm_range *range, unsigned long end)
-{
-	range = __drm_gpusvm_range_next(range);
-
-	return range && drm_gpusvm_range_start(range) < end ? range : NULL;
-}
-
-/**
- * __drm_gpusvm_range_iter_first() - Start a range iteration
- * @pos: The caller's iterator variable.
- * @next: The caller's next variable, or NULL.
- * @notifier: Pointer to the GPU SVM notifier.
- * @start: Start of the span.
- * @end: Exclusive end of the span.
- *
- * Returns: The iteration state, with *@pos the first range overlapping
- * [@start, @end) or NULL.
- */
-static inline struct drm_gpusvm_range_iter
-__drm_gpusvm_range_iter_first(struct drm_gpusvm_range **pos,
-			      struct drm_gpusvm_range **next,
-			      struct drm_gpusvm_notifier *notifier,
-			      unsigned long start, unsigned long end)
-{
-	*pos = drm_gpusvm_range_find(notifier, start, end);
-	if (next)
-		*next = __drm_gpusvm_range_iter_step(*pos, end);
-
-	return (struct drm_gpusvm_range_iter) {
-		.pos = pos,
-		.next = next,
-		.end = end,
-	};
-}
-
-/**
- * __drm_gpusvm_range_iter_next() - Advance a range iteration
- * @iter: The iteration state.
- *
- * With a next variable, the current range is not looked at again: the body
- * may have removed it.
- */
-static inline void
-__drm_gpusvm_range_iter_next(struct drm_gpusvm_range_iter *iter)
-{
-	if (iter->next) {
-		*iter->pos = *iter->next;
-		*iter->next = __drm_gpusvm_range_iter_step(*iter->pos,
-							   iter->end);
-	} else {
-		*iter->pos = __drm_gpusvm_range_iter_step(*iter->pos,
-							  iter->end);
-	}
-}
-
-/**
  * drm_gpusvm_for_each_range() - Iterate over the ranges of a notifier
  * @range__: Iterator variable (&struct drm_gpusvm_range pointer).
  * @notifier__: Pointer to the GPU SVM notifier.
@@ -617,16 +537,15 @@ __drm_gpusvm_range_iter_next(struct drm_gpusvm_range_iter *iter)
  * @end__: Exclusive end of the span.
  *
  * Visits, in address order, every range of @notifier__ that overlaps
- * [@start__, @end__). The driver lock or the notifier lock must be held, and
- * the body must not remove the current range.
+ * [@start__, @end__). The driver lock must be held, or the notifier lock from
+ * inside @notifier__'s invalidation callback; the body must not remove the
+ * current range.
  */
 #define drm_gpusvm_for_each_range(range__, notifier__, start__, end__)	\
-	for (struct drm_gpusvm_range_iter __range_iter =		\
-		__drm_gpusvm_range_iter_first(&(range__), NULL,	\
-					      (notifier__), (start__),	\
-					      (end__));			\
-	     *__range_iter.pos;						\
-	     __drm_gpusvm_range_iter_next(&__range_iter))
+	for ((range__) = drm_gpusvm_range_find((notifier__), (start__),	\
+					       (end__));		\
+	     (range__) && drm_gpusvm_range_start(range__) < (end__);	\
+	     (range__) = __drm_gpusvm_range_next(range__))
 
 /**
  * drm_gpusvm_for_each_range_safe() - Iterate over ranges, removal allowed
@@ -637,17 +556,17 @@ __drm_gpusvm_range_iter_next(struct drm_gpusvm_range_iter *iter)
  * @end__: Exclusive end of the span.
  *
  * Like drm_gpusvm_for_each_range(), but the body may remove the current
- * range with drm_gpusvm_range_remove(). If that removes the last range,
- * @notifier__ is freed, and the loop ends without touching it again.
+ * range with drm_gpusvm_range_remove(). The next range is looked up before
+ * the body runs: if the body removes the notifier's last range, the notifier
+ * is freed and the loop ends without touching it again.
  */
 #define drm_gpusvm_for_each_range_safe(range__, next__, notifier__, start__, \
 				       end__)				\
-	for (struct drm_gpusvm_range_iter __range_iter =		\
-		__drm_gpusvm_range_iter_first(&(range__), &(next__),	\
-					      (notifier__), (start__),	\
-					      (end__));			\
-	     *__range_iter.pos;						\
-	     __drm_gpusvm_range_iter_next(&__range_iter))
+	for ((range__) = drm_gpusvm_range_find((notifier__), (start__),	\
+					       (end__)),		\
+	     (next__) = __drm_gpusvm_range_next(range__);		\
+	     (range__) && drm_gpusvm_range_start(range__) < (end__);	\
+	     (range__) = (next__), (next__) = __drm_gpusvm_range_next(range__))
 
 /**
  * __drm_gpusvm_notifier_next() - Next notifier of the same instance
@@ -667,89 +586,6 @@ __drm_gpusvm_notifier_next(struct drm_gpusvm_notifier *notifier)
 }
 
 /**
- * struct drm_gpusvm_notifier_iter - State of a notifier iteration
- *
- * Lets drm_gpusvm_for_each_notifier() evaluate each of its arguments once.
- */
-struct drm_gpusvm_notifier_iter {
-	/** @pos: The caller's iterator variable. */
-	struct drm_gpusvm_notifier **pos;
-	/**
-	 * @next: The caller's variable holding the next notifier, fetched
-	 * before the loop body runs (NULL if the body may not remove
-	 * notifiers).
-	 */
-	struct drm_gpusvm_notifier **next;
-	/** @end: Exclusive end of the span. */
-	unsigned long end;
-};
-
-/**
- * __drm_gpusvm_notifier_iter_step() - The notifier after another, in a span
- * @notifier: Pointer to the current notifier, or NULL.
- * @end: Exclusive end of the span.
- *
- * Returns: The notifier after @notifier if it starts before @end, else NULL.
- */
-static inline struct drm_gpusvm_notifier *
-__drm_gpusvm_notifier_iter_step(struct drm_gpusvm_notifier *notifier,
-				unsigned long end)
-{
-	notifier = __drm_gpusvm_notifier_next(notifier);
-
-	return notifier && drm_gpusvm_notifier_start(notifier) < end ?
-	       notifier : NULL;
-}
-
-/**
- * __drm_gpusvm_notifier_iter_first() - Start a notifier iteration
- * @pos: The caller's iterator variable.
- * @next: The caller's next variable, or NULL.
- * @gpusvm: Pointer to the GPU SVM structure.
- * @start: Start of the span.
- * @end: Exclusive end of the span.
- *
- * Returns: The iteration state, with *@pos the first notifier overlapping
- * [@start, @end) or NULL.
- */
-static inline struct drm_gpusvm_notifier_iter
-__drm_gpusvm_notifier_iter_first(struct drm_gpusvm_notifier **pos,
-				 struct drm_gpusvm_notifier **next,
-				 struct drm_gpusvm *gpusvm,
-				 unsigned long start, unsigned long end)
-{
-	*pos = drm_gpusvm_notifier_find(gpusvm, start, end);
-	if (next)
-		*next = __drm_gpusvm_notifier_iter_step(*pos, end);
-
-	return (struct drm_gpusvm_notifier_iter) {
-		.pos = pos,
-		.next = next,
-		.end = end,
-	};
-}
-
-/**
- * __drm_gpusvm_notifier_iter_next() - Advance a notifier iteration
- * @iter: The iteration state.
- *
- * With a next variable, the current notifier is not looked at again: the
- * body may have freed it.
- */
-static inline void
-__drm_gpusvm_notifier_iter_next(struct drm_gpusvm_notifier_iter *iter)
-{
-	if (iter->next) {
-		*iter->pos = *iter->next;
-		*iter->next = __drm_gpusvm_notifier_iter_step(*iter->pos,
-							      iter->end);
-	} else {
-		*iter->pos = __drm_gpusvm_notifier_iter_step(*iter->pos,
-							     iter->end);
-	}
-}
-
-/**
  * drm_gpusvm_for_each_notifier() - Iterate over the notifiers of an instance
  * @notifier__: Iterator variable (&struct drm_gpusvm_notifier pointer).
  * @gpusvm__: Pointer to the GPU SVM structure.
@@ -761,12 +597,10 @@ __drm_gpusvm_notifier_iter_next(struct drm_gpusvm_notifier_iter *iter)
  * remove the current notifier.
  */
 #define drm_gpusvm_for_each_notifier(notifier__, gpusvm__, start__, end__) \
-	for (struct drm_gpusvm_notifier_iter __notifier_iter =		\
-		__drm_gpusvm_notifier_iter_first(&(notifier__), NULL,	\
-						 (gpusvm__), (start__),	\
-						 (end__));		\
-	     *__notifier_iter.pos;					\
-	     __drm_gpusvm_notifier_iter_next(&__notifier_iter))
+	for ((notifier__) = drm_gpusvm_notifier_find((gpusvm__), (start__), \
+						     (end__));		\
+	     (notifier__) && drm_gpusvm_notifier_start(notifier__) < (end__); \
+	     (notifier__) = __drm_gpusvm_notifier_next(notifier__))
 
 /**
  * drm_gpusvm_for_each_notifier_safe() - Iterate over notifiers, removal allowed
@@ -781,11 +615,11 @@ __drm_gpusvm_notifier_iter_next(struct drm_gpusvm_notifier_iter *iter)
  */
 #define drm_gpusvm_for_each_notifier_safe(notifier__, next__, gpusvm__,	\
 					  start__, end__)		\
-	for (struct drm_gpusvm_notifier_iter __notifier_iter =		\
-		__drm_gpusvm_notifier_iter_first(&(notifier__), &(next__), \
-						 (gpusvm__), (start__),	\
-						 (end__));		\
-	     *__notifier_iter.pos;					\
-	     __drm_gpusvm_notifier_iter_next(&__notifier_iter))
+	for ((notifier__) = drm_gpusvm_notifier_find((gpusvm__), (start__), \
+						     (end__)),		\
+	     (next__) = __drm_gpusvm_notifier_next(notifier__);		\
+	     (notifier__) && drm_gpusvm_notifier_start(notifier__) < (end__); \
+	     (notifier__) = (next__),					\
+	     (next__) = __drm_gpusvm_notifier_next(notifier__))
 
 #endif /* __DRM_GPUSVM_H__ */
