@@ -587,6 +587,45 @@ static void *drm_gpusvm_kvmalloc_array(size_t n, size_t size)
 }
 
 /*
+ * The deadline of one hmm_range_fault() retry loop: invalidations that keep
+ * racing with it end it with -EBUSY.
+ */
+static unsigned long drm_gpusvm_hmm_deadline(void)
+{
+	return jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+}
+
+/*
+ * The fault half of the mmu_interval_read_begin() -> hmm_range_fault() ->
+ * mmu_interval_read_retry() loop, with one policy for every caller: begin,
+ * walk under the mmap lock and go round while an invalidation races with the
+ * walk, until @deadline. A caller that already holds the mmap lock says so
+ * with @mmap_locked; the others take it around each walk and yield between
+ * walks, holding no page, so that a CPU faulter we raced with gets through
+ * (our own migrations back from device memory invalidate too).
+ */
+static int drm_gpusvm_hmm_range_fault(struct mm_struct *mm,
+				      struct hmm_range *hmm_range,
+				      unsigned long deadline, bool mmap_locked)
+{
+	int err;
+
+	for (;;) {
+		hmm_range->notifier_seq =
+			mmu_interval_read_begin(hmm_range->notifier);
+		if (!mmap_locked)
+			mmap_read_lock(mm);
+		err = hmm_range_fault(hmm_range);
+		if (!mmap_locked)
+			mmap_read_unlock(mm);
+		if (err != -EBUSY || time_after(jiffies, deadline))
+			return err;
+		if (!mmap_locked)
+			cond_resched();
+	}
+}
+
+/*
  * Whether every CPU page of [@start, @end) is present, without faulting any
  * in, so that a large range is only created over memory the CPU already
  * uses. Any failure, including running out of time, just means "no".
@@ -596,8 +635,6 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 				   unsigned long start, unsigned long end,
 				   const struct drm_gpusvm_ctx *ctx)
 {
-	unsigned long timeout = jiffies +
-		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	unsigned long npages = drm_gpusvm_npages(start, end);
 	struct hmm_range hmm_range = {
 		.notifier = &notifier->notifier,
@@ -616,12 +653,8 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 		return false;
 	hmm_range.hmm_pfns = pfns;
 
-	do {
-		hmm_range.notifier_seq =
-			mmu_interval_read_begin(&notifier->notifier);
-		err = hmm_range_fault(&hmm_range);
-	} while (err == -EBUSY && !time_after(jiffies, timeout));
-
+	err = drm_gpusvm_hmm_range_fault(gpusvm->mm, &hmm_range,
+					 drm_gpusvm_hmm_deadline(), true);
 	for (i = 0; !err && i < npages; i++) {
 		if (!(pfns[i] & HMM_PFN_VALID))
 			err = -EFAULT;
@@ -1208,8 +1241,7 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 			 unsigned long pages_start, unsigned long pages_end,
 			 const struct drm_gpusvm_ctx *ctx)
 {
-	unsigned long timeout = jiffies +
-		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long deadline = drm_gpusvm_hmm_deadline();
 	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
 	struct hmm_range hmm_range = {
 		.default_flags = HMM_PFN_REQ_FAULT |
@@ -1259,16 +1291,17 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	}
 
 	for (;;) {
-		hmm_range.notifier_seq = mmu_interval_read_begin(notifier);
 		if (!mmget_not_zero(mm)) {
 			err = -EFAULT;
 			break;
 		}
-		mmap_read_lock(mm);
-		err = hmm_range_fault(&hmm_range);
-		if (!err && !ctx->read_only)
+		err = drm_gpusvm_hmm_range_fault(mm, &hmm_range, deadline,
+						 false);
+		if (!err && !ctx->read_only) {
+			mmap_read_lock(mm);
 			err = drm_gpusvm_fault_read_only_pages(mm, &hmm_range);
-		mmap_read_unlock(mm);
+			mmap_read_unlock(mm);
+		}
 		mmput(mm);
 
 		if (!err) {
@@ -1287,13 +1320,9 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		}
 
 		/* -EBUSY: an invalidation ran since mmu_interval_read_begin(). */
-		if (err != -EBUSY || time_after(jiffies, timeout))
+		if (err != -EBUSY || time_after(jiffies, deadline))
 			break;
-		/*
-		 * Holding no page now: let a CPU faulter we raced with (a
-		 * migration of ours back from device memory invalidates too)
-		 * finish before faulting again.
-		 */
+		/* Holding no page, like drm_gpusvm_hmm_range_fault(). */
 		cond_resched();
 	}
 
@@ -1477,32 +1506,18 @@ void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_set_unmapped);
 
-/*
- * Run hmm_range_fault() over the span of @range until no invalidation races
- * with it or the time bound passes. @hmm_range carries the flags and owner.
- */
+/* drm_gpusvm_hmm_range_fault() over @range, with a reference on its mm. */
 static int drm_gpusvm_range_hmm_fault(struct drm_gpusvm_range *range,
 				      struct hmm_range *hmm_range)
 {
-	unsigned long timeout = jiffies +
-		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct mm_struct *mm = range->gpusvm->mm;
 	int err;
 
 	if (!mm || !mmget_not_zero(mm))
 		return -EFAULT;
 
-	do {
-		hmm_range->notifier_seq =
-			mmu_interval_read_begin(hmm_range->notifier);
-		mmap_read_lock(mm);
-		err = hmm_range_fault(hmm_range);
-		mmap_read_unlock(mm);
-		/* Holding no page: let a CPU faulter we raced with finish. */
-		if (err == -EBUSY)
-			cond_resched();
-	} while (err == -EBUSY && !time_after(jiffies, timeout));
-
+	err = drm_gpusvm_hmm_range_fault(mm, hmm_range,
+					 drm_gpusvm_hmm_deadline(), false);
 	mmput(mm);
 	return err;
 }
