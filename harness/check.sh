@@ -19,7 +19,8 @@ mapfile -t sources < <(printf '%s\n' "${ours[@]}" | grep -E '\.[ch]$')
 mapfile -t objects < <(printf '%s\n' "${ours[@]}" | grep -E '^drivers/.*\.c$' | sed 's/\.c$/.o/')
 
 # Built only with DEVICE_PRIVATE (see the Makefile hunks).
-devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/tests/drm_gpusvm_test_vram.o
+devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/drm_pagemap_util.o
+		drivers/gpu/drm/tests/drm_gpusvm_test_vram.o
 		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o
 		drivers/gpu/drm/tests/drm_gpusvm_multi_test.o)
 

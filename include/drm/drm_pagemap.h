@@ -7,8 +7,6 @@
 #include <linux/dma-direction.h>
 #include <linux/errno.h>
 #include <linux/kref.h>
-#include <linux/list.h>
-#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/time64.h>
 #include <linux/types.h>
@@ -245,62 +243,6 @@ struct drm_pagemap_devmem {
 	struct drm_pagemap_record *record;
 };
 
-/**
- * struct drm_pagemap_owner - A device-private owner shared by a group of peers
- *
- * The address of this object is the &dev_pagemap.owner of every region of
- * the group and the &drm_gpusvm_ctx.device_private_page_owner of every GPU VM
- * of the group: each maps the device pages of all the others in place.
- */
-struct drm_pagemap_owner {
-	/** @kref: One reference per peer of the group. */
-	struct kref kref;
-};
-
-/**
- * struct drm_pagemap_owner_list - Peers that may share device-private owners
- *
- * Typically one per driver. Peers of one owner are kept next to each other.
- */
-struct drm_pagemap_owner_list {
-	/** @lock: Protects @peers and the owners of its peers. */
-	struct mutex lock;
-	/** @peers: The peers, grouped by owner. */
-	struct list_head peers;
-};
-
-/**
- * drm_pagemap_owner_list_init() - Initialise an owner list
- * @owner_list: Pointer to the list, typically one per driver.
- */
-static inline void
-drm_pagemap_owner_list_init(struct drm_pagemap_owner_list *owner_list)
-{
-	mutex_init(&owner_list->lock);
-	INIT_LIST_HEAD(&owner_list->peers);
-}
-
-/**
- * struct drm_pagemap_peer - One device (or one device memory region) of an
- * owner list
- *
- * Embedded by the driver, e.g. in its per-device structure. Zero it before
- * drm_pagemap_acquire_owner().
- */
-struct drm_pagemap_peer {
-	/** @list: The owner list the peer is on, NULL when it is on none. */
-	struct drm_pagemap_owner_list *list;
-	/** @link: Entry in &drm_pagemap_owner_list.peers. */
-	struct list_head link;
-	/**
-	 * @owner: The device-private owner of the peer's group, valid from
-	 * drm_pagemap_acquire_owner() until drm_pagemap_release_owner().
-	 */
-	struct drm_pagemap_owner *owner;
-	/** @private: For the driver, e.g. to find its device in has_interconnect. */
-	void *private;
-};
-
 /*
  * The longest timeslice drm_pagemap_migrate_to_devmem() accepts: a user-mode
  * CPU access to the pages waits for at most this long.
@@ -308,12 +250,6 @@ struct drm_pagemap_peer {
 #define DRM_PAGEMAP_TIMESLICE_MAX_MS	(60 * MSEC_PER_SEC)
 
 #if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
-
-int drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
-			      struct drm_pagemap_owner_list *owner_list,
-			      bool (*has_interconnect)(struct drm_pagemap_peer *p1,
-						       struct drm_pagemap_peer *p2));
-void drm_pagemap_release_owner(struct drm_pagemap_peer *peer);
 
 int drm_pagemap_init(struct drm_pagemap *dpagemap, struct dev_pagemap *pagemap,
 		     struct device *dev, const struct drm_pagemap_ops *ops);
@@ -343,19 +279,6 @@ int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
  * migrate: every call links, and those that would migrate fail with
  * -EOPNOTSUPP.
  */
-static inline int
-drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
-			  struct drm_pagemap_owner_list *owner_list,
-			  bool (*has_interconnect)(struct drm_pagemap_peer *p1,
-						   struct drm_pagemap_peer *p2))
-{
-	return -EOPNOTSUPP;
-}
-
-static inline void drm_pagemap_release_owner(struct drm_pagemap_peer *peer)
-{
-}
-
 static inline int drm_pagemap_init(struct drm_pagemap *dpagemap,
 				   struct dev_pagemap *pagemap,
 				   struct device *dev,

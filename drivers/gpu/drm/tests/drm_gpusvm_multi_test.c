@@ -20,6 +20,7 @@
 
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_pagemap.h>
+#include <drm/drm_pagemap_util.h>
 
 #include "drm_gpusvm_test_gpu.h"
 #include "drm_gpusvm_test_vram.h"

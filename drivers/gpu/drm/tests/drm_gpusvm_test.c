@@ -15,6 +15,7 @@
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_kunit_helpers.h>
 #include <drm/drm_pagemap.h>
+#include <drm/drm_pagemap_util.h>
 
 #include <linux/anon_inodes.h>
 #include <linux/delay.h>
