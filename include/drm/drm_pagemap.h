@@ -308,14 +308,27 @@ drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
 			const struct drm_pagemap_devmem_ops *ops,
 			struct drm_pagemap *dpagemap, size_t size)
 {
+	devmem->dev = dev;
+	devmem->mm = mm;
+	devmem->ops = ops;
+	devmem->dpagemap = dpagemap;
+	devmem->size = size;
+	init_completion(&devmem->detached);
+	devmem->timeslice_expiration = 0;
+	spin_lock_init(&devmem->lock);
+	devmem->record = NULL;
 }
 
+/* The caller's reference is consumed here too: the allocation is released. */
 static inline int
 drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 			      struct mm_struct *mm,
 			      unsigned long start, unsigned long end,
 			      unsigned long timeslice_ms, void *pgmap_owner)
 {
+	complete_all(&devmem->detached);
+	if (devmem->ops && devmem->ops->devmem_release)
+		devmem->ops->devmem_release(devmem);
 	return -EOPNOTSUPP;
 }
 

@@ -81,10 +81,11 @@
  * Hence what a callback may not take: &drm_gpusvm_ops.invalidate runs under
  * the notifier lock held for write and must not take the driver lock nor
  * allocate memory that may sleep; the device memory callbacks
- * (&drm_pagemap_devmem_ops, &dev_pagemap_ops.migrate_to_ram) run with pages
- * locked, possibly from another GPU VM's or another device's fault, and must
- * not take any GPU SVM driver lock: a driver that holds its lock while it
- * migrates or evicts would deadlock against them.
+ * (&drm_pagemap_devmem_ops) run with the pages they migrate locked, possibly
+ * from another GPU VM's or another device's fault (the library's
+ * &dev_pagemap_ops.migrate_to_ram calls them from the CPU fault path, under
+ * the mmap lock), and must not take any GPU SVM driver lock: a driver that
+ * holds its lock while it migrates or evicts would deadlock against them.
  *
  * What each lock protects: the driver lock the notifier tree and list of the
  * instance, each notifier's range tree and list (changed under the notifier
@@ -164,6 +165,7 @@
  *			err = drm_gpusvm_range_evict(&vm->svm, range);
  *			if (err)
  *				goto unlock;
+ *			err = -EAGAIN;		// nothing mapped yet
  *			goto again;
  *		}
  *		if (err == -EFAULT || err == -EBUSY)
@@ -413,6 +415,8 @@ bool drm_gpusvm_has_mapping(struct drm_gpusvm *gpusvm, unsigned long start,
 			    unsigned long end)
 {
 	struct drm_gpusvm_notifier *notifier;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
 
 	drm_gpusvm_for_each_notifier(notifier, gpusvm, start, end) {
 		if (drm_gpusvm_range_find(notifier, start, end))
@@ -829,9 +833,10 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	/*
 	 * migrate_vma_*() only moves anonymous pages: those of private
 	 * mappings, including the copied-on-write pages of a private file
-	 * mapping.
+	 * mapping once it has any (its anon_vma).
 	 */
 	migrate_devmem = ctx->devmem_possible &&
+			 (vma_is_anonymous(vma) || vma->anon_vma) &&
 			 !(vma->vm_flags & VM_SHARED) &&
 			 !is_vm_hugetlb_page(vma);
 
@@ -1039,6 +1044,8 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 				err = -ENOMEM;
 				goto err_unmap;
 			}
+			/* The access is ours to decide, not the driver's. */
+			dma_addr[j].dir = dir;
 		} else {
 			if (ctx->devmem_only) {
 				err = -EFAULT;
@@ -1141,8 +1148,9 @@ static int drm_gpusvm_mapping_serves(struct drm_gpusvm_pages *svm_pages,
  * COW, and have the caller go round again; in a VMA without VM_WRITE the access
  * is not allowed and nothing moves. mmap lock held.
  *
- * Returns: 0 if every page is writable, -EBUSY after faulting the others,
- * -EPERM, or the error of hmm_range_fault().
+ * Returns: 0 if every page is writable; -EBUSY once the read-only ones were
+ * faulted (the caller collects the span again, whether they moved or not);
+ * -EPERM; or the error of hmm_range_fault().
  */
 static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
 					    struct hmm_range *hmm_range)
@@ -1152,6 +1160,7 @@ static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
 	unsigned long *pfns = hmm_range->hmm_pfns;
 	struct vm_area_struct *vma = NULL;
 	struct hmm_range fault = *hmm_range;
+	bool read_only = false;
 	unsigned long i, addr;
 	int err;
 
@@ -1163,8 +1172,9 @@ static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
 			vma = vma_lookup(mm, addr);
 		if (!vma || !(vma->vm_flags & VM_WRITE))
 			return -EPERM;
+		read_only = true;
 	}
-	if (!vma)
+	if (!read_only)
 		return 0;
 
 	/* Request per page: write faults for the read-only ones only. */

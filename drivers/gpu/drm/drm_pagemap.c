@@ -19,6 +19,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include <drm/drm_pagemap.h>
 
@@ -78,13 +79,13 @@
  * On Linux 6.12 a CPU fault on a device page holds only a page reference while
  * it runs &dev_pagemap_ops.migrate_to_ram, so concurrent faulters and an
  * eviction may make each other skip a page. So one faulter per allocation
- * migrates at a time (a bit lock taken with a trylock), and the others, as
- * well as a faulter whose page did not move, return at once and let the CPU
- * fault again: the references they hold last only as long as the fault
- * handler runs. A kernel-mode access refaults without ever leaving the
- * kernel, so it yields when the scheduler asks; a device's fault
- * (hmm_range_fault(), %FAULT_FLAG_REMOTE) returns at once and its GPU SVM
- * caller yields outside, holding no page. Eviction retries the pages that
+ * migrates at a time (a bit lock taken with a trylock). The others do not
+ * spin: a user-mode access returns and faults again from user space, any
+ * other (a kernel access, hmm_range_fault(), GUP) would refault without
+ * leaving the kernel, so it sleeps on the bit until the migration ends. A
+ * faulter whose page did not move returns at once; a device's fault then
+ * leaves hmm_range_fault() (the attempt invalidated its range) and its GPU
+ * SVM caller yields outside, holding no page. Eviction retries the pages that
  * did not move, bounded in time (mainline Linux 6.15 locks the page in the
  * fault path for this).
  */
@@ -126,9 +127,9 @@ struct drm_pagemap_record {
 };
 
 /*
- * One CPU fault at a time migrates an allocation's pages back: the others
- * return at once, so the page references they hold while in the fault handler
- * do not make its migration skip their pages.
+ * One fault at a time migrates an allocation's pages back: the page
+ * references the others hold while in the fault handler would make its
+ * migration skip their pages.
  */
 #define DRM_PAGEMAP_RECORD_FAULTING	0
 
@@ -409,12 +410,14 @@ static void drm_pagemap_dma_unmap(struct device *dev, struct page **pages,
 
 /*
  * Only anonymous pages can move to device memory: those of private readable
- * mappings, anonymous or file-backed (the copied-on-write pages of a private
- * file mapping are anonymous; its page-cache pages are refused page by page).
+ * mappings, anonymous or file-backed once written (the copied-on-write pages
+ * of a private file mapping are anonymous, under its anon_vma; its page-cache
+ * pages are refused page by page).
  */
 static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
 {
-	return !is_vm_hugetlb_page(vma) &&
+	return (vma_is_anonymous(vma) || vma->anon_vma) &&
+	       !is_vm_hugetlb_page(vma) &&
 	       !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
 	       (vma->vm_flags & VM_READ);
 }
@@ -806,13 +809,14 @@ out_free:
  * a reference on vmf->page (not its lock), so the page and its record stay.
  * Returning without moving the page makes the CPU fault again. Every faulter
  * holds a page reference while it is in here, which makes the migration of
- * the others skip its page: so one faulter at a time migrates, and a faulter
- * that did not move its page returns at once.
+ * the others skip its page: so one faulter per allocation migrates at a time,
+ * and a faulter that did not move its page returns at once.
  */
 static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct drm_pagemap_record *record = vmf->page->zone_device_data;
-	vm_fault_t ret = 0;
+	bool user = vmf->flags & FAULT_FLAG_USER;
+	vm_fault_t ret;
 
 	/*
 	 * Only a user-mode access waits out the timeslice: it faults again
@@ -820,27 +824,38 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 	 * hmm_range_fault(), GUP, a kernel access) would spin with the mmap
 	 * lock held: it migrates at once.
 	 */
-	if ((vmf->flags & FAULT_FLAG_USER) &&
-	    time_before(jiffies,
-			READ_ONCE(record->devmem->timeslice_expiration)))
+	if (user && time_before(jiffies,
+				READ_ONCE(record->devmem->timeslice_expiration)))
 		return 0;
 
-	if (!test_and_set_bit_lock(DRM_PAGEMAP_RECORD_FAULTING,
-				   &record->flags)) {
-		/* The last device page may go while we run. */
-		kref_get(&record->ref);
-		ret = __drm_pagemap_migrate_to_ram(vmf, record);
-		clear_bit_unlock(DRM_PAGEMAP_RECORD_FAULTING, &record->flags);
-		drm_pagemap_record_put(record);
+	if (test_and_set_bit_lock(DRM_PAGEMAP_RECORD_FAULTING, &record->flags)) {
+		/*
+		 * Another fault migrates. A user-mode access faults again
+		 * from user space; any other one would refault without
+		 * leaving the kernel (hmm_range_fault() and a kernel access
+		 * walk again at once), so it sleeps until that migration
+		 * ends. The winner never waits for it.
+		 */
+		if (!user)
+			wait_on_bit(&record->flags, DRM_PAGEMAP_RECORD_FAULTING,
+				    TASK_UNINTERRUPTIBLE);
+		return 0;
 	}
 
+	/* The last device page may go while we run. */
+	kref_get(&record->ref);
+	ret = __drm_pagemap_migrate_to_ram(vmf, record);
+	clear_and_wake_up_bit(DRM_PAGEMAP_RECORD_FAULTING, &record->flags);
+	drm_pagemap_record_put(record);
+
 	/*
-	 * A kernel-mode access (copy_from_user()) faults again without ever
-	 * leaving the kernel: let the faulter that holds the allocation run
-	 * when the scheduler asks for it. User-mode and device faults return
-	 * at once (a device's GPU SVM caller yields holding no page).
+	 * A kernel-mode access whose page did not move (an eviction holds it)
+	 * faults again without leaving the kernel: let the holder run when
+	 * the scheduler asks for it. A device's fault returns at once: our
+	 * migration invalidated its range, so hmm_range_fault() returns and
+	 * its GPU SVM caller yields holding no page.
 	 */
-	if (!(vmf->flags & (FAULT_FLAG_USER | FAULT_FLAG_REMOTE)))
+	if (!user && !(vmf->flags & FAULT_FLAG_REMOTE))
 		cond_resched();
 	return ret;
 }
