@@ -236,6 +236,8 @@ static void drm_pagemap_stubs_without_device_private(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drm_pagemap_migrate_to_devmem(&devmem, t->mm, 0,
 							    SZ_64K, 0, NULL),
 			-EOPNOTSUPP);
+	/* The caller's reference is consumed, as with device memory. */
+	KUNIT_EXPECT_TRUE(test, completion_done(&devmem.detached));
 	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&devmem), 0);
 	drm_pagemap_evict_to_ram_nofail(&devmem);
 	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&dpagemap, 0, SZ_64K,

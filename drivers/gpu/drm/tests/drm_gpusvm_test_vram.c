@@ -12,6 +12,7 @@
 #include <kunit/test.h>
 
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/dma-direct.h>
 #include <linux/highmem.h>
@@ -179,6 +180,9 @@ static int test_vram_copy(struct page **pages,
 		*fail = false;
 		return -EIO;
 	}
+	/* A slow copy engine: the migration holds its pages meanwhile. */
+	if (to_ram && READ_ONCE(vram->copy_to_ram_delay_ms))
+		msleep(READ_ONCE(vram->copy_to_ram_delay_ms));
 
 	for (i = 0; i < npages; i++) {
 		if (!pages[i])
@@ -399,7 +403,12 @@ void test_vram_destroy(struct test_vram *vram)
 			break;
 		drm_pagemap_evict_to_ram_nofail(&alloc->devmem);
 		/* Released meanwhile, unless it has no release callback. */
-		wait_for_completion(&alloc->devmem.detached);
+		if (!wait_for_completion_timeout(&alloc->devmem.detached,
+						 60 * HZ)) {
+			/* memunmap_pages() would wait forever: leak it. */
+			KUNIT_FAIL(vram->test, "an evicted allocation stays attached");
+			return;
+		}
 		if (!alloc->devmem.ops->devmem_release)
 			test_vram_release_alloc(alloc);
 	}

@@ -67,6 +67,8 @@ struct test_vram {
 	bool fail_device_map;
 	/** @exhausted: populate_devmem_pfn finds no free page. */
 	bool exhausted;
+	/** @copy_to_ram_delay_ms: How long each copy_to_ram sleeps first. */
+	unsigned int copy_to_ram_delay_ms;
 };
 
 /** struct test_vram_alloc - One allocation of emulated VRAM */
