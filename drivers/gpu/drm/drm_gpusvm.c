@@ -381,7 +381,8 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_notifier_find);
  * @start: Start of the span.
  * @end: Exclusive end of the span.
  *
- * Context: The driver lock or the notifier lock held.
+ * Context: The driver lock held (it keeps @notifier alive), or the notifier
+ * lock from inside @notifier's own invalidation callback.
  * Returns: The range of @notifier with the lowest address that overlaps
  * [@start, @end), or NULL.
  */
