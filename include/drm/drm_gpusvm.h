@@ -172,8 +172,9 @@ struct drm_gpusvm_pages {
  * Same lockless read rules as &struct drm_gpusvm_pages_flags.
  *
  * @migrate_devmem: The range may be migrated to device memory (set at
- *	creation: &drm_gpusvm_ctx.devmem_possible and a private mapping, whose
- *	anonymous pages may migrate).
+ *	creation: &drm_gpusvm_ctx.devmem_possible and a private mapping that
+ *	is anonymous or has anonymous pages). A hint for the driver's
+ *	placement policy: drm_pagemap_migrate_to_devmem() checks again.
  * @unmapped: The CPU mapping of (part of) the range is gone; the driver
  *	should remove the range.
  * @partial_unmap: Only part of the range was unmapped.

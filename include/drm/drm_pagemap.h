@@ -76,6 +76,9 @@ struct drm_pagemap_ops {
 	/**
 	 * @device_map: Map a device page of this region for access by @dev.
 	 *
+	 * The returned entry must carry @dir: the GPU SVM helpers read the
+	 * access a mapping allows from it.
+	 *
 	 * @dev is the device of the GPU VM mapping the page: this region's own
 	 * device, or a peer of its owner group that reaches it over an
 	 * interconnect. @order is log2 of the number of pages to map from

@@ -67,10 +67,14 @@
  *    held across mmu_interval_notifier_insert() or
  *    mmu_interval_notifier_remove(): the first takes it for write on the
  *    first notifier of an mm, the second waits for invalidations to finish.
- * 3. The page lock: migrate_vma_setup() and migrate_device_range() lock the
+ * 3. The CPU-fault bit of a device memory allocation: one fault at a time
+ *    migrates an allocation back (&dev_pagemap_ops.migrate_to_ram), the
+ *    others wait for it under the mmap lock (lockdep knows it as
+ *    ``drm_pagemap_fault``).
+ * 4. The page lock: migrate_vma_setup() and migrate_device_range() lock the
  *    pages they migrate, and the device memory callbacks
  *    (&drm_pagemap_devmem_ops) run with them locked.
- * 4. &drm_gpusvm.notifier_lock, held for write by the invalidation callback
+ * 5. &drm_gpusvm.notifier_lock, held for write by the invalidation callback
  *    only, which the core mm calls under all of the above (migrations
  *    invalidate with their pages locked) and from reclaim. It is held for
  *    read while pages are DMA-mapped, while ranges are inserted in or removed
@@ -1045,8 +1049,13 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 				err = -ENOMEM;
 				goto err_unmap;
 			}
-			/* The access is ours to decide, not the driver's. */
-			dma_addr[j].dir = dir;
+			/* The access is read from the entry: it must be ours. */
+			if (WARN_ON_ONCE(dma_addr[j].dir != dir)) {
+				dpagemap->ops->device_unmap(dpagemap, dev,
+							    dma_addr[j]);
+				err = -EINVAL;
+				goto err_unmap;
+			}
 		} else {
 			if (ctx->devmem_only) {
 				err = -EFAULT;

@@ -79,15 +79,19 @@
  * On Linux 6.12 a CPU fault on a device page holds only a page reference while
  * it runs &dev_pagemap_ops.migrate_to_ram, so concurrent faulters and an
  * eviction may make each other skip a page. So one faulter per allocation
- * migrates at a time (a bit lock taken with a trylock). The others do not
- * spin: a user-mode access returns and faults again from user space, any
- * other (a kernel access, hmm_range_fault(), GUP) would refault without
- * leaving the kernel, so it sleeps on the bit until the migration ends. A
- * faulter whose page did not move returns at once; a device's fault then
- * leaves hmm_range_fault() (the attempt invalidated its range) and its GPU
- * SVM caller yields outside, holding no page. Eviction retries the pages that
- * did not move, bounded in time (mainline Linux 6.15 locks the page in the
- * fault path for this).
+ * migrates at a time (a bit lock taken with a trylock), and publishes the
+ * window it migrates. The others neither spin nor hold their page for long:
+ * a user-mode access returns and faults again from user space; any other (a
+ * kernel access, hmm_range_fault(), GUP) would refault without leaving the
+ * kernel, so inside the window it yields and returns (its next fault finds a
+ * migration entry and waits on it holding no device page), and elsewhere it
+ * sleeps on the bit until the migration ends, with the fault lock dropped
+ * when the fault may be retried. A faulter whose page did not move returns at
+ * once; a device's fault then leaves hmm_range_fault() (the attempt
+ * invalidated the window around its page) and its GPU SVM caller yields
+ * outside, holding no page. Eviction retries the pages that did not move,
+ * bounded in time (mainline Linux 6.15 locks the page in the fault path for
+ * this).
  */
 
 /* How long drm_pagemap_evict_to_ram() keeps retrying pages that are busy. */
@@ -124,6 +128,15 @@ struct drm_pagemap_record {
 	 * pages of the allocation back.
 	 */
 	unsigned long flags;
+	/**
+	 * @fault_mm: The mm of that migration, NULL outside one; published
+	 * last, with @fault_start and @fault_end, its window.
+	 */
+	struct mm_struct *fault_mm;
+	/** @fault_start: Start of the window a fault migrates. */
+	unsigned long fault_start;
+	/** @fault_end: End of the window a fault migrates. */
+	unsigned long fault_end;
 };
 
 /*
@@ -132,6 +145,13 @@ struct drm_pagemap_record {
  * migration skip their pages.
  */
 #define DRM_PAGEMAP_RECORD_FAULTING	0
+
+/* Faults wait for that bit: lockdep sees it as the lock it is. */
+#ifdef CONFIG_LOCKDEP
+static struct lockdep_map drm_pagemap_fault_map = {
+	.name = "drm_pagemap_fault"
+};
+#endif
 
 /* The allocation cannot hold any page any more: tell the driver. */
 static void drm_pagemap_devmem_detach(struct drm_pagemap_devmem *devmem)
@@ -752,10 +772,14 @@ static void drm_pagemap_fault_window(struct vm_area_struct *vma,
 }
 
 static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
-					       struct drm_pagemap_record *record)
+					       struct drm_pagemap_record *record,
+					       unsigned long start,
+					       unsigned long end)
 {
 	struct migrate_vma migrate = {
 		.vma = vmf->vma,
+		.start = start,
+		.end = end,
 		/* The faulting page's own owner, whoever migrated it. */
 		.pgmap_owner = vmf->page->pgmap->owner,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
@@ -768,9 +792,6 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 	void *buf;
 	int err;
 
-	/* A COW child faults in its own mm: only vmf->vma is used. */
-	drm_pagemap_fault_window(vmf->vma, vmf->address, record->devmem->size,
-				 &migrate.start, &migrate.end);
 	npages = (migrate.end - migrate.start) >> PAGE_SHIFT;
 
 	buf = drm_pagemap_kvcalloc(npages, 2 * sizeof(*migrate.src) +
@@ -805,6 +826,53 @@ out_free:
 }
 
 /*
+ * Another fault migrates pages of the allocation. A loser must neither spin
+ * (a kernel access, GUP and hmm_range_fault() fault again without leaving the
+ * kernel) nor hold its page for long (the winner's migration skips a page
+ * with an extra reference, and do_swap_page() holds one across
+ * migrate_to_ram). A user-mode access returns and faults again from user
+ * space. Inside the winner's window, the page is about to become a migration
+ * entry, which the next fault waits on without holding the page: yield and
+ * return. Elsewhere, sleep until the migration ends, with the fault lock
+ * dropped when the fault may be retried, as do_swap_page() waits for a page
+ * lock.
+ */
+static vm_fault_t drm_pagemap_fault_wait(struct vm_fault *vmf,
+					 struct drm_pagemap_record *record)
+{
+	/* Pairs with the winner's release: its window is set before its mm. */
+	struct mm_struct *mm = smp_load_acquire(&record->fault_mm);
+
+	if (vmf->flags & FAULT_FLAG_USER)
+		return 0;
+
+	if (mm == vmf->vma->vm_mm &&
+	    vmf->address >= READ_ONCE(record->fault_start) &&
+	    vmf->address < READ_ONCE(record->fault_end)) {
+		cond_resched();
+		return 0;
+	}
+
+	lock_map_acquire(&drm_pagemap_fault_map);
+	lock_map_release(&drm_pagemap_fault_map);
+
+	if (fault_flag_allow_retry_first(vmf->flags)) {
+		/* As __folio_lock_or_retry(): keep the lock if told not to wait. */
+		if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+			return VM_FAULT_RETRY;
+		release_fault_lock(vmf);
+		wait_on_bit(&record->flags, DRM_PAGEMAP_RECORD_FAULTING,
+			    TASK_KILLABLE);
+		return VM_FAULT_RETRY;
+	}
+
+	if (wait_on_bit(&record->flags, DRM_PAGEMAP_RECORD_FAULTING,
+			TASK_KILLABLE))
+		return VM_FAULT_SIGBUS;
+	return 0;
+}
+
+/*
  * A CPU access to a device page. Called with the mmap lock held for read and
  * a reference on vmf->page (not its lock), so the page and its record stay.
  * Returning without moving the page makes the CPU fault again. Every faulter
@@ -816,44 +884,44 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct drm_pagemap_record *record = vmf->page->zone_device_data;
 	bool user = vmf->flags & FAULT_FLAG_USER;
+	unsigned long start, end;
 	vm_fault_t ret;
 
 	/*
 	 * Only a user-mode access waits out the timeslice: it faults again
 	 * with no lock held. Any other fault (another device's
 	 * hmm_range_fault(), GUP, a kernel access) would spin with the mmap
-	 * lock held: it migrates at once.
+	 * lock held: it does not wait for the timeslice.
 	 */
 	if (user && time_before(jiffies,
 				READ_ONCE(record->devmem->timeslice_expiration)))
 		return 0;
 
-	if (test_and_set_bit_lock(DRM_PAGEMAP_RECORD_FAULTING, &record->flags)) {
-		/*
-		 * Another fault migrates. A user-mode access faults again
-		 * from user space; any other one would refault without
-		 * leaving the kernel (hmm_range_fault() and a kernel access
-		 * walk again at once), so it sleeps until that migration
-		 * ends. The winner never waits for it.
-		 */
-		if (!user)
-			wait_on_bit(&record->flags, DRM_PAGEMAP_RECORD_FAULTING,
-				    TASK_UNINTERRUPTIBLE);
-		return 0;
-	}
+	if (test_and_set_bit_lock(DRM_PAGEMAP_RECORD_FAULTING, &record->flags))
+		return drm_pagemap_fault_wait(vmf, record);
 
-	/* The last device page may go while we run. */
-	kref_get(&record->ref);
-	ret = __drm_pagemap_migrate_to_ram(vmf, record);
+	/* A COW child faults in its own mm: only vmf->vma is used. */
+	drm_pagemap_fault_window(vmf->vma, vmf->address, record->devmem->size,
+				 &start, &end);
+	WRITE_ONCE(record->fault_start, start);
+	WRITE_ONCE(record->fault_end, end);
+	/* Losers read the mm first: publish the window before it. */
+	smp_store_release(&record->fault_mm, vmf->vma->vm_mm);
+
+	lock_map_acquire(&drm_pagemap_fault_map);
+	ret = __drm_pagemap_migrate_to_ram(vmf, record, start, end);
+	lock_map_release(&drm_pagemap_fault_map);
+
+	WRITE_ONCE(record->fault_mm, NULL);
 	clear_and_wake_up_bit(DRM_PAGEMAP_RECORD_FAULTING, &record->flags);
-	drm_pagemap_record_put(record);
 
 	/*
 	 * A kernel-mode access whose page did not move (an eviction holds it)
 	 * faults again without leaving the kernel: let the holder run when
 	 * the scheduler asks for it. A device's fault returns at once: our
-	 * migration invalidated its range, so hmm_range_fault() returns and
-	 * its GPU SVM caller yields holding no page.
+	 * migration invalidated the window around its page, so
+	 * hmm_range_fault() returns and its GPU SVM caller yields holding no
+	 * page.
 	 */
 	if (!user && !(vmf->flags & FAULT_FLAG_REMOTE))
 		cond_resched();
