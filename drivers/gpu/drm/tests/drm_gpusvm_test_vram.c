@@ -133,6 +133,8 @@ void test_vram_release_alloc(struct test_vram_alloc *alloc)
 	list_del_init(&alloc->link);
 	spin_unlock(&vram->lock);
 	atomic_inc(&vram->releases);
+	if (!preemptible())
+		atomic_inc(&vram->atomic_releases);
 	atomic_dec(&vram->allocations);
 }
 
@@ -180,9 +182,13 @@ static int test_vram_copy(struct page **pages,
 		*fail = false;
 		return -EIO;
 	}
+	if (to_ram)
+		atomic_inc(&vram->copy_to_ram_calls);
 	/* A slow copy engine: the migration holds its pages meanwhile. */
-	if (to_ram && READ_ONCE(vram->copy_to_ram_delay_ms))
+	if (to_ram && READ_ONCE(vram->copy_to_ram_delay_ms)) {
+		complete(&vram->copy_to_ram_entered);
 		msleep(READ_ONCE(vram->copy_to_ram_delay_ms));
+	}
 
 	for (i = 0; i < npages; i++) {
 		if (!pages[i])
@@ -468,6 +474,7 @@ struct test_vram *test_vram_create(struct kunit *test, void *owner)
 	vram->test = test;
 	spin_lock_init(&vram->lock);
 	INIT_LIST_HEAD(&vram->live);
+	init_completion(&vram->copy_to_ram_entered);
 
 	/* The device owning the memory, apart from the test GPU's. */
 	snprintf(name, sizeof(name), "gpusvm-test-vram%d",

@@ -69,6 +69,12 @@ struct test_vram {
 	bool exhausted;
 	/** @copy_to_ram_delay_ms: How long each copy_to_ram sleeps first. */
 	unsigned int copy_to_ram_delay_ms;
+	/** @copy_to_ram_entered: Completed when a delayed copy_to_ram starts. */
+	struct completion copy_to_ram_entered;
+	/** @copy_to_ram_calls: copy_to_ram calls. */
+	atomic_t copy_to_ram_calls;
+	/** @atomic_releases: devmem_release calls made in atomic context. */
+	atomic_t atomic_releases;
 };
 
 /** struct test_vram_alloc - One allocation of emulated VRAM */
