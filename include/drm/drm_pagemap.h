@@ -6,6 +6,7 @@
 #include <linux/completion.h>
 #include <linux/dma-direction.h>
 #include <linux/errno.h>
+#include <linux/jiffies.h>
 #include <linux/kref.h>
 #include <linux/spinlock.h>
 #include <linux/time64.h>
@@ -317,7 +318,7 @@ drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
 	devmem->dpagemap = dpagemap;
 	devmem->size = size;
 	init_completion(&devmem->detached);
-	devmem->timeslice_expiration = 0;
+	devmem->timeslice_expiration = jiffies;
 	spin_lock_init(&devmem->lock);
 	devmem->record = NULL;
 }

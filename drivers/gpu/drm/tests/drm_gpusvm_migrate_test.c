@@ -1284,19 +1284,19 @@ static void migrate_devmem_ops_checked(struct kunit *test)
 
 /*
  * A CPU fault migrates the first 2M window of a 4M allocation back with a
- * slow copy while another GPU VM faults a page of its second window. The
- * device fault finds the allocation taken by the CPU fault and must sleep
- * until that migration ends: spinning in hmm_range_fault() with the mmap
- * lock held would, on a uniprocessor without preemption, never let the
- * sleeping copy finish.
+ * slow copy while another GPU VM and another CPU thread fault pages of its
+ * second window. Both find the allocation taken and must sleep until that
+ * migration ends (the CPU thread with its mmap lock dropped, retrying its
+ * fault): spinning with the mmap lock held would, on a uniprocessor without
+ * preemption, never let the sleeping copy finish.
  */
 static void migrate_device_fault_waits_for_cpu_fault(struct kunit *test)
 {
 	struct migrate_test *t = test->priv;
 	unsigned long addr = ALIGN(test_mmap(test, SZ_8M, PROT_READ | PROT_WRITE,
 					     MAP_PRIVATE), SZ_2M);
+	struct test_reader *reader, *other;
 	struct test_vram_alloc *alloc;
-	struct test_reader *reader;
 	struct test_gpu *gpus[2];
 
 	KUNIT_ASSERT_EQ(test, do_madvise(t->mm, addr, SZ_4M, MADV_NOHUGEPAGE),
@@ -1323,17 +1323,29 @@ static void migrate_device_fault_waits_for_cpu_fault(struct kunit *test)
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&t->vram->copy_to_ram_entered,
 							  30 * HZ), 0);
 	KUNIT_EXPECT_FALSE(test, completion_done(&reader->done));
+	other = test_reader_start(test, t->mm, NULL, addr + SZ_2M + SZ_1M,
+				  PAGE_SIZE, test_pattern(14, SZ_2M + SZ_1M),
+				  true);
 	test_expect_data(test, gpus[1], addr + SZ_2M, SZ_64K,
 			 test_pattern(14, SZ_2M));
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&reader->done,
 							  30 * HZ), 0);
-	/* The CPU fault's window, then the device fault's. */
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->vram->copy_to_ram_calls), 2);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&other->done,
+							  30 * HZ), 0);
+	/*
+	 * The CPU fault's window, then the second one, by whoever won it
+	 * (once more if it skipped the page a woken waiter still held).
+	 */
+	KUNIT_EXPECT_GE(test, atomic_read(&t->vram->copy_to_ram_calls), 2);
 	KUNIT_EXPECT_EQ(test, reader->err, 0);
+	KUNIT_EXPECT_EQ(test, other->err, 0);
 	WRITE_ONCE(t->vram->copy_to_ram_delay_ms, 0);
 	test_reader_stop(reader);
+	test_reader_stop(other);
 	KUNIT_EXPECT_EQ(test, device_pages(t, addr, SZ_64K), 0);
 	KUNIT_EXPECT_EQ(test, device_pages(t, addr + SZ_2M, SZ_64K), 0);
+	KUNIT_EXPECT_FALSE(test, test_vram_is_device_page(t->vram, t->mm,
+							  addr + SZ_2M + SZ_1M));
 	test_gpus_expect_clean(gpus, ARRAY_SIZE(gpus));
 	test_vram_expect_clean(t->vram);
 }
