@@ -79,19 +79,19 @@
  * On Linux 6.12 a CPU fault on a device page holds only a page reference while
  * it runs &dev_pagemap_ops.migrate_to_ram, so concurrent faulters and an
  * eviction may make each other skip a page. So one faulter per allocation
- * migrates at a time (a bit lock taken with a trylock), and publishes the
- * window it migrates. The others neither spin nor hold their page for long:
- * a user-mode access returns and faults again from user space; any other (a
- * kernel access, hmm_range_fault(), GUP) would refault without leaving the
- * kernel, so inside the window it yields and returns (its next fault finds a
- * migration entry and waits on it holding no device page), and elsewhere it
- * sleeps on the bit until the migration ends, with the fault lock dropped
- * when the fault may be retried. A faulter whose page did not move returns at
- * once; a device's fault then leaves hmm_range_fault() (the attempt
- * invalidated the window around its page) and its GPU SVM caller yields
- * outside, holding no page. Eviction retries the pages that did not move,
- * bounded in time (mainline Linux 6.15 locks the page in the fault path for
- * this).
+ * migrates at a time (a bit lock taken with a trylock). The others do not
+ * spin: a user-mode access returns and faults again from user space; any
+ * other (a kernel access, hmm_range_fault(), GUP) would refault without
+ * leaving the kernel, so it sleeps on the bit until the migration ends, with
+ * the fault lock dropped when the fault may be retried. A faulter whose page
+ * did not move returns at once; a device's fault then leaves
+ * hmm_range_fault() (the attempt invalidated the window around its page) and
+ * its GPU SVM caller yields outside, holding no page. Eviction retries the
+ * pages that did not move, bounded in time. A sleeper still holds the page
+ * reference do_swap_page() took, so the winner's migration skips that page
+ * and the sleeper moves it on its next fault; faulters that keep meeting on
+ * one page can delay each other (mainline Linux 6.15 takes the page lock
+ * instead of a reference in do_swap_page() for this).
  */
 
 /* How long drm_pagemap_evict_to_ram() keeps retrying pages that are busy. */
@@ -128,15 +128,6 @@ struct drm_pagemap_record {
 	 * pages of the allocation back.
 	 */
 	unsigned long flags;
-	/**
-	 * @fault_mm: The mm of that migration, NULL outside one; published
-	 * last, with @fault_start and @fault_end, its window.
-	 */
-	struct mm_struct *fault_mm;
-	/** @fault_start: Start of the window a fault migrates. */
-	unsigned long fault_start;
-	/** @fault_end: End of the window a fault migrates. */
-	unsigned long fault_end;
 };
 
 /*
@@ -772,14 +763,10 @@ static void drm_pagemap_fault_window(struct vm_area_struct *vma,
 }
 
 static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
-					       struct drm_pagemap_record *record,
-					       unsigned long start,
-					       unsigned long end)
+					       struct drm_pagemap_record *record)
 {
 	struct migrate_vma migrate = {
 		.vma = vmf->vma,
-		.start = start,
-		.end = end,
 		/* The faulting page's own owner, whoever migrated it. */
 		.pgmap_owner = vmf->page->pgmap->owner,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
@@ -792,6 +779,9 @@ static vm_fault_t __drm_pagemap_migrate_to_ram(struct vm_fault *vmf,
 	void *buf;
 	int err;
 
+	/* A COW child faults in its own mm: only vmf->vma is used. */
+	drm_pagemap_fault_window(vmf->vma, vmf->address, record->devmem->size,
+				 &migrate.start, &migrate.end);
 	npages = (migrate.end - migrate.start) >> PAGE_SHIFT;
 
 	buf = drm_pagemap_kvcalloc(npages, 2 * sizeof(*migrate.src) +
@@ -826,32 +816,19 @@ out_free:
 }
 
 /*
- * Another fault migrates pages of the allocation. A loser must neither spin
- * (a kernel access, GUP and hmm_range_fault() fault again without leaving the
- * kernel) nor hold its page for long (the winner's migration skips a page
- * with an extra reference, and do_swap_page() holds one across
- * migrate_to_ram). A user-mode access returns and faults again from user
- * space. Inside the winner's window, the page is about to become a migration
- * entry, which the next fault waits on without holding the page: yield and
- * return. Elsewhere, sleep until the migration ends, with the fault lock
- * dropped when the fault may be retried, as do_swap_page() waits for a page
- * lock.
+ * Another fault migrates pages of the allocation. A user-mode access returns
+ * and faults again from user space. Any other (a kernel access, GUP,
+ * hmm_range_fault()) would fault again without leaving the kernel, and spin:
+ * it sleeps until the migration ends, with the fault lock dropped when the
+ * fault may be retried, as do_swap_page() waits for a page lock. It sleeps
+ * holding the page reference do_swap_page() took, which the winner's
+ * migration skips; the sleeper moves its page itself when it faults again.
  */
 static vm_fault_t drm_pagemap_fault_wait(struct vm_fault *vmf,
 					 struct drm_pagemap_record *record)
 {
-	/* Pairs with the winner's release: its window is set before its mm. */
-	struct mm_struct *mm = smp_load_acquire(&record->fault_mm);
-
 	if (vmf->flags & FAULT_FLAG_USER)
 		return 0;
-
-	if (mm == vmf->vma->vm_mm &&
-	    vmf->address >= READ_ONCE(record->fault_start) &&
-	    vmf->address < READ_ONCE(record->fault_end)) {
-		cond_resched();
-		return 0;
-	}
 
 	lock_map_acquire(&drm_pagemap_fault_map);
 	lock_map_release(&drm_pagemap_fault_map);
@@ -884,7 +861,6 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct drm_pagemap_record *record = vmf->page->zone_device_data;
 	bool user = vmf->flags & FAULT_FLAG_USER;
-	unsigned long start, end;
 	vm_fault_t ret;
 
 	/*
@@ -900,19 +876,10 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 	if (test_and_set_bit_lock(DRM_PAGEMAP_RECORD_FAULTING, &record->flags))
 		return drm_pagemap_fault_wait(vmf, record);
 
-	/* A COW child faults in its own mm: only vmf->vma is used. */
-	drm_pagemap_fault_window(vmf->vma, vmf->address, record->devmem->size,
-				 &start, &end);
-	WRITE_ONCE(record->fault_start, start);
-	WRITE_ONCE(record->fault_end, end);
-	/* Losers read the mm first: publish the window before it. */
-	smp_store_release(&record->fault_mm, vmf->vma->vm_mm);
-
 	lock_map_acquire(&drm_pagemap_fault_map);
-	ret = __drm_pagemap_migrate_to_ram(vmf, record, start, end);
+	ret = __drm_pagemap_migrate_to_ram(vmf, record);
 	lock_map_release(&drm_pagemap_fault_map);
 
-	WRITE_ONCE(record->fault_mm, NULL);
 	clear_and_wake_up_bit(DRM_PAGEMAP_RECORD_FAULTING, &record->flags);
 
 	/*
