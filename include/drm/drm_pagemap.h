@@ -247,6 +247,39 @@ struct drm_pagemap_devmem {
 	struct drm_pagemap_record *record;
 };
 
+/**
+ * drm_pagemap_devmem_init() - Set up a device memory allocation
+ * @devmem: Pointer to the allocation, embedded in the driver's object.
+ * @dev: Device that DMA-maps system pages for the copies.
+ * @mm: The mm the allocation is made for.
+ * @ops: Callbacks of the allocation.
+ * @dpagemap: The region the allocation lives in.
+ * @size: Size of the allocation in bytes (page aligned).
+ *
+ * Call before drm_pagemap_migrate_to_devmem(); from then on the allocation
+ * belongs to its device pages until &drm_pagemap_devmem_ops.devmem_release.
+ * The same with or without device-private memory, so that the stub of
+ * drm_pagemap_migrate_to_devmem() releases it like the real one.
+ *
+ * Context: Any context.
+ */
+static inline void
+drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
+			struct device *dev, struct mm_struct *mm,
+			const struct drm_pagemap_devmem_ops *ops,
+			struct drm_pagemap *dpagemap, size_t size)
+{
+	devmem->dev = dev;
+	devmem->mm = mm;
+	devmem->ops = ops;
+	devmem->dpagemap = dpagemap;
+	devmem->size = size;
+	init_completion(&devmem->detached);
+	devmem->timeslice_expiration = jiffies;
+	spin_lock_init(&devmem->lock);
+	devmem->record = NULL;
+}
+
 /*
  * The longest timeslice drm_pagemap_migrate_to_devmem() accepts: a user-mode
  * CPU access to the pages waits for at most this long.
@@ -260,10 +293,6 @@ int drm_pagemap_init(struct drm_pagemap *dpagemap, struct dev_pagemap *pagemap,
 struct drm_pagemap *drm_pagemap_get(struct drm_pagemap *dpagemap);
 void drm_pagemap_put(struct drm_pagemap *dpagemap);
 struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page);
-void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
-			     struct device *dev, struct mm_struct *mm,
-			     const struct drm_pagemap_devmem_ops *ops,
-			     struct drm_pagemap *dpagemap, size_t size);
 int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 				  struct mm_struct *mm,
 				  unsigned long start, unsigned long end,
@@ -304,23 +333,6 @@ static inline struct drm_pagemap *
 drm_pagemap_page_to_dpagemap(struct page *page)
 {
 	return NULL;
-}
-
-static inline void
-drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
-			struct device *dev, struct mm_struct *mm,
-			const struct drm_pagemap_devmem_ops *ops,
-			struct drm_pagemap *dpagemap, size_t size)
-{
-	devmem->dev = dev;
-	devmem->mm = mm;
-	devmem->ops = ops;
-	devmem->dpagemap = dpagemap;
-	devmem->size = size;
-	init_completion(&devmem->detached);
-	devmem->timeslice_expiration = jiffies;
-	spin_lock_init(&devmem->lock);
-	devmem->record = NULL;
 }
 
 /* The caller's reference is consumed here too: the allocation is released. */

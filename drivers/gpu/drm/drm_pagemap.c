@@ -353,37 +353,6 @@ struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page)
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_page_to_dpagemap);
 
-/**
- * drm_pagemap_devmem_init() - Set up a device memory allocation
- * @devmem: Pointer to the allocation, embedded in the driver's object.
- * @dev: Device that DMA-maps system pages for the copies.
- * @mm: The mm the allocation is made for.
- * @ops: Callbacks of the allocation.
- * @dpagemap: The region the allocation lives in.
- * @size: Size of the allocation in bytes (page aligned).
- *
- * Call before drm_pagemap_migrate_to_devmem(); from then on the allocation
- * belongs to its device pages until &drm_pagemap_devmem_ops.devmem_release.
- *
- * Context: Any context.
- */
-void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,
-			     struct device *dev, struct mm_struct *mm,
-			     const struct drm_pagemap_devmem_ops *ops,
-			     struct drm_pagemap *dpagemap, size_t size)
-{
-	devmem->dev = dev;
-	devmem->mm = mm;
-	devmem->ops = ops;
-	devmem->dpagemap = dpagemap;
-	devmem->size = size;
-	init_completion(&devmem->detached);
-	devmem->timeslice_expiration = jiffies;
-	spin_lock_init(&devmem->lock);
-	devmem->record = NULL;
-}
-EXPORT_SYMBOL_GPL(drm_pagemap_devmem_init);
-
 /*
  * DMA-map one system page for a copy; @page NULL stands for zeroes. Each map
  * can be made to fail with fail-nth, like the allocations.
