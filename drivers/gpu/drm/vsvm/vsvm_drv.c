@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vsvm: a virtual GPU with recoverable page faults whose GPU virtual address
+ * space is the CPU's, built on the DRM GPU SVM helpers.
+ *
+ * It binds QEMU's "edu" PCI device (1234:11e8) only for what a PCI function
+ * behind an IOMMU gives a GPU: a struct device whose DMA addresses are IOVAs.
+ * The GPU engine is software: it reaches memory only through those
+ * addresses, translated by the device's IOMMU domain, under the GPU
+ * page-table lock that every invalidation takes.
+ */
+
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_print.h>
+#include <drm/vsvm_drm.h>
+
+#include "vsvm_drv.h"
+
+static unsigned int vram_mb = 128;
+module_param(vram_mb, uint, 0444);
+MODULE_PARM_DESC(vram_mb, "Emulated VRAM per device in MiB (default 128, 0: none)");
+
+#define VSVM_MAX_SPAN	SZ_1G
+
+static struct vsvm_vm *vsvm_lookup_vm(struct drm_file *file, u32 id)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	struct vsvm_vm *vm;
+
+	xa_lock(&vfile->vms);
+	vm = xa_load(&vfile->vms, id);
+	if (vm)
+		vsvm_vm_get(vm);
+	xa_unlock(&vfile->vms);
+	return vm;
+}
+
+static int vsvm_vm_create_ioctl(struct drm_device *drm, void *data,
+				struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	struct drm_vsvm_vm_create *args = data;
+	struct vsvm_vm *vm;
+	u32 id;
+	int err;
+
+	if (args->flags)
+		return -EINVAL;
+	vm = vsvm_vm_create(to_vsvm_device(drm));
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
+	err = xa_alloc(&vfile->vms, &id, vm, xa_limit_32b, GFP_KERNEL);
+	if (err) {
+		vsvm_vm_close(vm);
+		vsvm_vm_put(vm);
+		return err;
+	}
+	args->vm_id = id;
+	return 0;
+}
+
+static int vsvm_vm_destroy_ioctl(struct drm_device *drm, void *data,
+				 struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	struct drm_vsvm_vm_destroy *args = data;
+	struct vsvm_vm *vm;
+
+	if (args->pad)
+		return -EINVAL;
+	vm = xa_erase(&vfile->vms, args->vm_id);
+	if (!vm)
+		return -ENOENT;
+	vsvm_vm_close(vm);
+	vsvm_vm_put(vm);
+	return 0;
+}
+
+/* A span of @size bytes at @addr: no wrap, within the GPU's reach. */
+static bool vsvm_span_ok(u64 addr, u64 size, u64 align)
+{
+	return size && size <= VSVM_MAX_SPAN && IS_ALIGNED(addr, align) &&
+	       IS_ALIGNED(size, align) && addr + size > addr;
+}
+
+static int vsvm_exec_check(const struct drm_vsvm_exec *args)
+{
+	bool reads = args->op == DRM_VSVM_OP_COPY ||
+		     args->op == DRM_VSVM_OP_CHECKSUM;
+	bool writes = args->op != DRM_VSVM_OP_CHECKSUM;
+
+	if (args->op < DRM_VSVM_OP_FILL || args->op > DRM_VSVM_OP_ATOMIC_INC)
+		return -EINVAL;
+	if ((args->flags & ~DRM_VSVM_EXEC_VRAM) || args->pad)
+		return -EINVAL;
+	if (args->timeslice_ms > DRM_PAGEMAP_TIMESLICE_MAX_MS)
+		return -EINVAL;
+	if (writes && !vsvm_span_ok(args->dst, args->size, 4))
+		return -EINVAL;
+	if (reads && !vsvm_span_ok(args->src, args->size, 4))
+		return -EINVAL;
+	/* A copy's spans may not overlap. */
+	if (args->op == DRM_VSVM_OP_COPY &&
+	    args->src < args->dst + args->size &&
+	    args->dst < args->src + args->size)
+		return -EINVAL;
+	return 0;
+}
+
+static int vsvm_exec_ioctl(struct drm_device *drm, void *data,
+			   struct drm_file *file)
+{
+	struct drm_vsvm_exec *args = data;
+	struct vsvm_vm *vm;
+	int err, idx;
+
+	err = vsvm_exec_check(args);
+	if (err)
+		return err;
+	vm = vsvm_lookup_vm(file, args->vm_id);
+	if (!vm)
+		return -ENOENT;
+	/* GPU addresses are the creator's CPU addresses. */
+	if (vm->gpusvm.mm != current->mm) {
+		err = -EACCES;
+		goto put;
+	}
+	if (!drm_dev_enter(drm, &idx)) {
+		err = -ENODEV;
+		goto put;
+	}
+	err = vsvm_job_run(vm, args);
+	drm_dev_exit(idx);
+put:
+	vsvm_vm_put(vm);
+	return err;
+}
+
+static int vsvm_prefetch_ioctl(struct drm_device *drm, void *data,
+			       struct drm_file *file)
+{
+	struct drm_vsvm_prefetch *args = data;
+	struct vsvm_vm *vm;
+	int err, idx;
+
+	if (args->pad || args->region > DRM_VSVM_REGION_VRAM ||
+	    args->timeslice_ms > DRM_PAGEMAP_TIMESLICE_MAX_MS ||
+	    !vsvm_span_ok(args->start, args->size, PAGE_SIZE))
+		return -EINVAL;
+	vm = vsvm_lookup_vm(file, args->vm_id);
+	if (!vm)
+		return -ENOENT;
+	if (vm->gpusvm.mm != current->mm) {
+		err = -EACCES;
+		goto put;
+	}
+	if (!drm_dev_enter(drm, &idx)) {
+		err = -ENODEV;
+		goto put;
+	}
+	err = vsvm_prefetch(vm, args->start, args->start + args->size,
+			    args->region == DRM_VSVM_REGION_VRAM,
+			    args->timeslice_ms);
+	drm_dev_exit(idx);
+put:
+	vsvm_vm_put(vm);
+	return err;
+}
+
+static int vsvm_stats_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file)
+{
+	struct vsvm_device *vdev = to_vsvm_device(drm);
+	struct vsvm_stats *s = &vdev->stats;
+	struct drm_vsvm_stats *args = data;
+	struct vsvm_vm *vm = NULL;
+
+	if (args->pad)
+		return -EINVAL;
+	if (args->vm_id) {
+		vm = vsvm_lookup_vm(file, args->vm_id);
+		if (!vm)
+			return -ENOENT;
+	}
+
+	args->gpu_faults = atomic64_read(&s->gpu_faults);
+	args->fault_retries = atomic64_read(&s->fault_retries);
+	args->migrations_to_vram = atomic64_read(&s->migrations_to_vram);
+	args->migrations_to_ram = atomic64_read(&s->migrations_to_ram);
+	args->bytes_to_vram = atomic64_read(&s->bytes_to_vram);
+	args->bytes_to_ram = atomic64_read(&s->bytes_to_ram);
+	args->evictions = atomic64_read(&s->evictions);
+	args->iommu_faults = atomic64_read(&s->iommu_faults);
+	args->stale_iovas = atomic64_read(&s->stale_iovas);
+	args->iova_checks = atomic64_read(&s->iova_checks);
+	args->jobs = atomic64_read(&s->jobs);
+	args->vram_pages_used = atomic64_read(&vdev->vram.pages_used);
+	args->vram_pages_total = vdev->vram.npages;
+	args->behind_iommu = !!vdev->domain;
+	args->vm_ranges = vm ? atomic64_read(&vm->ranges) : 0;
+	args->vm_pages_mapped = vm ? atomic64_read(&vm->pages_mapped) : 0;
+	args->vm_vram_pages_mapped =
+		vm ? atomic64_read(&vm->vram_pages_mapped) : 0;
+	if (vm)
+		vsvm_vm_put(vm);
+	return 0;
+}
+
+static const struct drm_ioctl_desc vsvm_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(VSVM_VM_CREATE, vsvm_vm_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_VM_DESTROY, vsvm_vm_destroy_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_EXEC, vsvm_exec_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_PREFETCH, vsvm_prefetch_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_STATS, vsvm_stats_ioctl, DRM_RENDER_ALLOW),
+};
+
+static int vsvm_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct vsvm_file *vfile;
+
+	vfile = kzalloc(sizeof(*vfile), GFP_KERNEL);
+	if (!vfile)
+		return -ENOMEM;
+	xa_init_flags(&vfile->vms, XA_FLAGS_ALLOC1);
+	file->driver_priv = vfile;
+	return 0;
+}
+
+static void vsvm_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	struct vsvm_vm *vm;
+	unsigned long id;
+
+	xa_for_each(&vfile->vms, id, vm) {
+		xa_erase(&vfile->vms, id);
+		vsvm_vm_close(vm);
+		vsvm_vm_put(vm);
+	}
+	xa_destroy(&vfile->vms);
+	kfree(vfile);
+}
+
+static const struct file_operations vsvm_fops = {
+	.owner = THIS_MODULE,
+	.open = drm_open,
+	.release = drm_release,
+	.unlocked_ioctl = drm_ioctl,
+	.compat_ioctl = drm_compat_ioctl,
+	.poll = drm_poll,
+	.read = drm_read,
+	.llseek = noop_llseek,
+	.fop_flags = FOP_UNSIGNED_OFFSET,
+};
+
+static const struct drm_driver vsvm_drm_driver = {
+	.driver_features = DRIVER_RENDER,
+	.open = vsvm_open,
+	.postclose = vsvm_postclose,
+	.ioctls = vsvm_ioctls,
+	.num_ioctls = ARRAY_SIZE(vsvm_ioctls),
+	.fops = &vsvm_fops,
+	.name = "vsvm",
+	.desc = "Virtual SVM GPU",
+	.major = 1,
+	.minor = 0,
+};
+
+static int vsvm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct iommu_domain *domain;
+	struct vsvm_device *vdev;
+	int err;
+
+	err = pcim_enable_device(pdev);
+	if (err)
+		return err;
+	err = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (err)
+		return err;
+
+	vdev = devm_drm_dev_alloc(&pdev->dev, &vsvm_drm_driver,
+				  struct vsvm_device, drm);
+	if (IS_ERR(vdev))
+		return PTR_ERR(vdev);
+	pci_set_drvdata(pdev, vdev);
+
+	/* A translating domain: the engine reaches memory through it. */
+	domain = iommu_get_domain_for_dev(&pdev->dev);
+	if (domain && (domain->type & __IOMMU_DOMAIN_PAGING))
+		vdev->domain = domain;
+
+	vdev->wq = alloc_workqueue("vsvm", WQ_UNBOUND, 0);
+	if (!vdev->wq)
+		return -ENOMEM;
+	err = vsvm_vram_init(vdev, (unsigned long)vram_mb * SZ_1M);
+	if (err)
+		goto destroy_wq;
+	err = drm_dev_register(&vdev->drm, 0);
+	if (err)
+		goto fini_vram;
+
+	drm_info(&vdev->drm, "%u MiB of VRAM, DMA %s\n", vram_mb,
+		 vdev->domain ? "through the IOMMU" : "direct");
+	return 0;
+
+fini_vram:
+	vsvm_vram_fini(vdev);
+destroy_wq:
+	destroy_workqueue(vdev->wq);
+	return err;
+}
+
+static void vsvm_remove(struct pci_dev *pdev)
+{
+	struct vsvm_device *vdev = pci_get_drvdata(pdev);
+
+	/* No new job or migration; then everything leaves the VRAM. */
+	drm_dev_unplug(&vdev->drm);
+	flush_workqueue(vdev->wq);
+	vsvm_vram_fini(vdev);
+	destroy_workqueue(vdev->wq);
+}
+
+static const struct pci_device_id vsvm_pci_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },	/* QEMU edu */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, vsvm_pci_ids);
+
+static struct pci_driver vsvm_pci_driver = {
+	.name = "vsvm",
+	.id_table = vsvm_pci_ids,
+	.probe = vsvm_probe,
+	.remove = vsvm_remove,
+};
+module_pci_driver(vsvm_pci_driver);
+
+MODULE_DESCRIPTION("Virtual SVM GPU, reference driver of the DRM GPU SVM helpers");
+MODULE_LICENSE("GPL");

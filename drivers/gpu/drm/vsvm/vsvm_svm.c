@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * GPU VMs of vsvm: the GPU page table, the invalidation callback, the
+ * garbage collector and the GPU fault handler, all on the DRM GPU SVM
+ * helpers.
+ */
+
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_print.h>
+
+#include "vsvm_drv.h"
+
+/* Passes of the fault loop before it gives up with the last error. */
+#define VSVM_FAULT_TRIES	16
+
+static const unsigned long vsvm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
+
+static struct vsvm_vm *gpusvm_to_vm(struct drm_gpusvm *gpusvm)
+{
+	return container_of(gpusvm, struct vsvm_vm, gpusvm);
+}
+
+static struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *range)
+{
+	return container_of(range, struct vsvm_range, base);
+}
+
+static unsigned long range_npages(struct drm_gpusvm_range *range)
+{
+	return drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+}
+
+/*
+ * Released IOVAs must not translate any more: a GPU that kept using one
+ * would reach whatever the IOMMU maps there next. Checked right after the
+ * helpers unmapped a range's pages, against the physical address recorded
+ * at commit; clears the range's entries.
+ */
+static void vsvm_range_check_released(struct vsvm_vm *vm,
+				      struct vsvm_range *vrange)
+{
+	struct vsvm_device *vdev = vm->vdev;
+	unsigned long i, n = range_npages(&vrange->base);
+	struct vsvm_pte *pte;
+
+	if (!vrange->ptes)
+		return;
+	for (i = 0; i < n; i++) {
+		pte = &vrange->ptes[i];
+		if (!(pte->flags & VSVM_PTE_VALID))
+			continue;
+		if (vdev->domain && !(pte->flags & VSVM_PTE_VRAM)) {
+			atomic64_inc(&vdev->stats.iova_checks);
+			if (vsvm_translate(vdev, pte->addr) == pte->phys) {
+				atomic64_inc(&vdev->stats.stale_iovas);
+				drm_err_ratelimited(&vdev->drm,
+						    "IOVA %pad still maps %pa after unmap\n",
+						    &pte->addr, &pte->phys);
+			}
+		}
+		pte->flags = 0;
+	}
+}
+
+/* Remove the GPU PTEs of a range; notifier lock held for write. */
+static void vsvm_zap_range(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
+{
+	unsigned long index = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
+	unsigned long last = (drm_gpusvm_range_end(range) >> PAGE_SHIFT) - 1;
+	struct vsvm_pte *pte;
+
+	lockdep_assert_held_write(&vm->gpusvm.notifier_lock);
+
+	xa_for_each_range(&vm->pt, index, pte, index, last) {
+		xa_erase(&vm->pt, index);
+		atomic64_dec(&vm->pages_mapped);
+		if (pte->flags & VSVM_PTE_VRAM)
+			atomic64_dec(&vm->vram_pages_mapped);
+	}
+}
+
+static struct drm_gpusvm_range *vsvm_range_alloc(struct drm_gpusvm *gpusvm)
+{
+	struct vsvm_vm *vm = gpusvm_to_vm(gpusvm);
+	struct vsvm_range *vrange;
+
+	vrange = kzalloc(sizeof(*vrange), GFP_KERNEL);
+	if (!vrange)
+		return NULL;
+	INIT_LIST_HEAD(&vrange->gc_link);
+	atomic64_inc(&vm->ranges);
+	return &vrange->base;
+}
+
+static void vsvm_range_free(struct drm_gpusvm_range *range)
+{
+	struct vsvm_vm *vm = gpusvm_to_vm(range->gpusvm);
+	struct vsvm_range *vrange = to_vsvm_range(range);
+
+	/* Removal unmapped the pages: check the IOVAs still recorded. */
+	vsvm_range_check_released(vm, vrange);
+	atomic64_dec(&vm->ranges);
+	kvfree(vrange->ptes);
+	kfree(vrange);
+}
+
+static void vsvm_queue_gc(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
+{
+	struct vsvm_range *vrange = to_vsvm_range(range);
+
+	spin_lock(&vm->gc_lock);
+	if (list_empty(&vrange->gc_link)) {
+		drm_gpusvm_range_get(range);
+		list_add_tail(&vrange->gc_link, &vm->gc_list);
+	}
+	spin_unlock(&vm->gc_lock);
+	queue_work(system_unbound_wq, &vm->gc_work);
+}
+
+/*
+ * The CPU mapping changed: zap the GPU PTEs of every range it touches, over
+ * the whole range, then let the helpers unmap the pages. A range the CPU
+ * unmapped goes to the garbage collector.
+ */
+static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_notifier *notifier,
+			    const struct mmu_notifier_range *mmu_range)
+{
+	struct vsvm_vm *vm = gpusvm_to_vm(gpusvm);
+	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+	struct drm_gpusvm_range *range;
+
+	drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
+				  mmu_range->end) {
+		vsvm_zap_range(vm, range);
+		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
+		vsvm_range_check_released(vm, to_vsvm_range(range));
+		if (mmu_range->event == MMU_NOTIFY_UNMAP) {
+			drm_gpusvm_range_set_unmapped(range, mmu_range);
+			vsvm_queue_gc(vm, range);
+		}
+	}
+}
+
+static const struct drm_gpusvm_ops vsvm_gpusvm_ops = {
+	.range_alloc = vsvm_range_alloc,
+	.range_free = vsvm_range_free,
+	.invalidate = vsvm_invalidate,
+};
+
+/* Remove the ranges the CPU unmapped; driver lock held. */
+static void vsvm_garbage_collect(struct vsvm_vm *vm)
+{
+	struct vsvm_range *vrange;
+
+	lockdep_assert_held(&vm->lock);
+
+	spin_lock(&vm->gc_lock);
+	while ((vrange = list_first_entry_or_null(&vm->gc_list,
+						  struct vsvm_range,
+						  gc_link))) {
+		list_del_init(&vrange->gc_link);
+		spin_unlock(&vm->gc_lock);
+
+		/* The invalidation zapped and unmapped it already. */
+		drm_gpusvm_range_remove(&vm->gpusvm, &vrange->base);
+		drm_gpusvm_range_put(&vrange->base);
+
+		spin_lock(&vm->gc_lock);
+	}
+	spin_unlock(&vm->gc_lock);
+}
+
+static void vsvm_gc_work(struct work_struct *work)
+{
+	struct vsvm_vm *vm = container_of(work, struct vsvm_vm, gc_work);
+
+	mutex_lock(&vm->lock);
+	if (!READ_ONCE(vm->closing))
+		vsvm_garbage_collect(vm);
+	mutex_unlock(&vm->lock);
+}
+
+/* Zap a range's PTEs, then let its mapping go: never the other way round. */
+static void vsvm_unmap_range(struct vsvm_vm *vm,
+			     struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_ctx ctx = {};
+
+	down_write(&vm->gpusvm.notifier_lock);
+	vsvm_zap_range(vm, range);
+	up_write(&vm->gpusvm.notifier_lock);
+	drm_gpusvm_range_unmap_pages(&vm->gpusvm, range, &ctx);
+	down_write(&vm->gpusvm.notifier_lock);
+	vsvm_range_check_released(vm, to_vsvm_range(range));
+	up_write(&vm->gpusvm.notifier_lock);
+}
+
+/* Reserve what a commit needs, so that the commit does not allocate. */
+static int vsvm_prepare_commit(struct vsvm_vm *vm,
+			       struct drm_gpusvm_range *range)
+{
+	struct vsvm_range *vrange = to_vsvm_range(range);
+	unsigned long index = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
+	unsigned long end = drm_gpusvm_range_end(range) >> PAGE_SHIFT;
+	int err;
+
+	if (!vrange->ptes) {
+		vrange->ptes = kvcalloc(range_npages(range),
+					sizeof(*vrange->ptes), GFP_KERNEL);
+		if (!vrange->ptes)
+			return -ENOMEM;
+	}
+	for (; index < end; index++) {
+		err = xa_reserve(&vm->pt, index, GFP_KERNEL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Write the GPU PTEs of a range from its DMA addresses; driver lock and
+ * notifier lock held, pages valid. Each PTE takes its access from the
+ * entry's direction: the helpers decide what the GPU may write. The
+ * physical address each IOVA translates to now is recorded for the engine.
+ */
+static int vsvm_commit(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
+{
+	struct vsvm_device *vdev = vm->vdev;
+	struct vsvm_range *vrange = to_vsvm_range(range);
+	unsigned long index = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
+	unsigned long npages = range_npages(range);
+	struct drm_pagemap_addr *addr = range->pages.dma_addr;
+	unsigned long i = 0, j, n;
+	struct vsvm_pte *pte;
+	void *old;
+
+	lockdep_assert_held(&vm->lock);
+	lockdep_assert_held(&vm->gpusvm.notifier_lock);
+
+	for (; i < npages; i += n, addr++) {
+		n = 1UL << addr->order;
+		for (j = 0; j < n && i + j < npages; j++) {
+			pte = &vrange->ptes[i + j];
+			pte->addr = addr->addr + (j << PAGE_SHIFT);
+			pte->flags = VSVM_PTE_VALID;
+			if (addr->dir == DMA_BIDIRECTIONAL)
+				pte->flags |= VSVM_PTE_WRITE;
+			if (addr->proto == DRM_INTERCONNECT_SYSTEM) {
+				pte->phys = vsvm_translate(vdev, pte->addr);
+				if (!pte->phys) {
+					atomic64_inc(&vdev->stats.iommu_faults);
+					pte->flags = 0;
+					return -EIO;
+				}
+			} else {
+				pte->phys = 0;
+				pte->flags |= VSVM_PTE_VRAM;
+			}
+			old = xa_store(&vm->pt, index + i + j, pte, GFP_NOWAIT);
+			if (xa_is_err(old))
+				return xa_err(old);
+			if (!old) {
+				atomic64_inc(&vm->pages_mapped);
+				if (pte->flags & VSVM_PTE_VRAM)
+					atomic64_inc(&vm->vram_pages_mapped);
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Placement policy: move the range into VRAM unless it is there. Advice
+ * only: on any error the fault goes on with the pages where they are.
+ */
+static void vsvm_migrate_range(struct vsvm_vm *vm,
+			       struct drm_gpusvm_range *range,
+			       unsigned long timeslice_ms)
+{
+	struct vsvm_device *vdev = vm->vdev;
+	struct mm_struct *mm = vm->gpusvm.mm;
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long end = drm_gpusvm_range_end(range);
+	struct vsvm_alloc *alloc;
+	int err;
+
+	if (!range->flags.migrate_devmem || !vdev->vram.npages)
+		return;
+	if (drm_gpusvm_scan_mm(range, vdev, &vdev->vram.dpagemap) ==
+	    DRM_GPUSVM_SCAN_EQUAL)
+		return;
+
+	alloc = vsvm_vram_alloc(vdev, mm, end - start);
+	if (IS_ERR(alloc))
+		return;
+	/* The helpers hold the mm; an exiting one has no VMA left. */
+	mmap_read_lock(mm);
+	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, mm, start, end,
+					    timeslice_ms, vdev);
+	mmap_read_unlock(mm);
+	if (!err)
+		atomic64_inc(&vdev->stats.migrations_to_vram);
+}
+
+/*
+ * Whether the CPU maps @addr, and for what. -EFAULT without a VMA, -EPERM
+ * for an access the VMA does not allow; else 1 if read-only, 0 if writable.
+ */
+static int vsvm_vma_access(struct vsvm_vm *vm, unsigned long addr, bool write)
+{
+	struct mm_struct *mm = vm->gpusvm.mm;
+	struct vm_area_struct *vma;
+	int ret;
+
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		ret = -EFAULT;
+	else if (!(vma->vm_flags & VM_READ))
+		ret = -EPERM;
+	else if (!(vma->vm_flags & VM_WRITE))
+		ret = write ? -EPERM : 1;
+	else
+		ret = 0;
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
+/**
+ * vsvm_gpu_fault() - Resolve a GPU page fault
+ * @vm: The VM.
+ * @addr: The faulting GPU (= CPU) virtual address.
+ * @write: The GPU wants to write.
+ * @vram: Migrate the range to VRAM first.
+ * @timeslice_ms: Timeslice of that migration.
+ *
+ * The bounded retry loop of the helpers' contract: garbage-collect, find or
+ * insert the range, place it, get its pages (zapping and unmapping it when
+ * it is mapped for another access, evicting it when its pages cannot be
+ * mapped together), and commit the PTEs under the notifier lock if the pages
+ * are still valid.
+ *
+ * Returns: 0 when the range is mapped; -EFAULT if the CPU does not map
+ * @addr, -EPERM if it does not allow the access, or the helpers' error.
+ */
+int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
+		   bool vram, unsigned long timeslice_ms)
+{
+	struct vsvm_device *vdev = vm->vdev;
+	struct drm_gpusvm_ctx ctx = {
+		.device_private_page_owner = vdev,
+		.check_pages_threshold = SZ_64K,
+		.devmem_possible = vdev->vram.npages != 0,
+		.timeslice_ms = timeslice_ms,
+	};
+	struct drm_gpusvm_range *range;
+	int tries, err;
+
+	atomic64_inc(&vdev->stats.gpu_faults);
+	err = vsvm_vma_access(vm, addr, write);
+	if (err < 0)
+		return err;
+	ctx.read_only = err;
+
+	for (tries = 0; tries < VSVM_FAULT_TRIES; tries++) {
+		if (tries)
+			atomic64_inc(&vdev->stats.fault_retries);
+		if (READ_ONCE(vm->closing))
+			return -ECANCELED;
+
+		mutex_lock(&vm->lock);
+		vsvm_garbage_collect(vm);
+
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, 0,
+							TASK_SIZE, &ctx);
+		if (IS_ERR(range)) {
+			err = PTR_ERR(range);
+			mutex_unlock(&vm->lock);
+			if (err == -EFAULT || err == -ENOENT)
+				return -EFAULT;
+			return err;
+		}
+
+		if (vram)
+			vsvm_migrate_range(vm, range, timeslice_ms);
+
+		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+		if (err == -EEXIST) {
+			/* Mapped for another access: zap before it goes. */
+			vsvm_unmap_range(vm, range);
+			mutex_unlock(&vm->lock);
+			continue;
+		}
+		if (err == -EOPNOTSUPP) {
+			/* Pages the GPU cannot map together: evict. */
+			err = drm_gpusvm_range_evict(&vm->gpusvm, range);
+			mutex_unlock(&vm->lock);
+			if (err)
+				return err;
+			err = -EAGAIN;
+			continue;
+		}
+		if (!err)
+			err = vsvm_prepare_commit(vm, range);
+		if (!err) {
+			drm_gpusvm_notifier_lock(&vm->gpusvm);
+			if (drm_gpusvm_range_pages_valid(&vm->gpusvm, range))
+				err = vsvm_commit(vm, range);
+			else
+				err = -EAGAIN;
+			drm_gpusvm_notifier_unlock(&vm->gpusvm);
+		}
+		mutex_unlock(&vm->lock);
+
+		/* Unmapped, invalidated or contended meanwhile: go round. */
+		if (err != -EAGAIN && err != -EFAULT && err != -EBUSY)
+			return err;
+		cond_resched();
+	}
+	return err;
+}
+
+/**
+ * vsvm_prefetch() - Move a span into VRAM, or out of it
+ * @vm: The VM.
+ * @start: Start of the span, page aligned.
+ * @end: End of the span, page aligned.
+ * @vram: To VRAM (mapped for the GPU), else to system memory.
+ * @timeslice_ms: Timeslice of the migrations to VRAM.
+ *
+ * Returns: 0, or the first error.
+ */
+int vsvm_prefetch(struct vsvm_vm *vm, unsigned long start, unsigned long end,
+		  bool vram, unsigned long timeslice_ms)
+{
+	struct drm_gpusvm_ctx ctx = {
+		.device_private_page_owner = vm->vdev,
+		.check_pages_threshold = SZ_64K,
+		.devmem_possible = vm->vdev->vram.npages != 0,
+	};
+	struct drm_gpusvm_range *range;
+	unsigned long addr;
+	int err = 0;
+
+	for (addr = start; addr < end && !err;) {
+		if (vram) {
+			err = vsvm_gpu_fault(vm, addr, false, true,
+					     timeslice_ms);
+			if (err)
+				break;
+		}
+
+		mutex_lock(&vm->lock);
+		vsvm_garbage_collect(vm);
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, 0,
+							TASK_SIZE, &ctx);
+		if (IS_ERR(range)) {
+			err = PTR_ERR(range);
+			if (err == -ENOENT)
+				err = -EFAULT;
+		} else {
+			if (!vram) {
+				err = drm_gpusvm_range_evict(&vm->gpusvm,
+							     range);
+				atomic64_inc(&vm->vdev->stats.evictions);
+			}
+			addr = drm_gpusvm_range_end(range);
+		}
+		mutex_unlock(&vm->lock);
+	}
+	return err;
+}
+
+/**
+ * vsvm_vm_create() - Create a GPU VM mirroring the current process
+ * @vdev: The device.
+ *
+ * Returns: The VM, or an ERR_PTR().
+ */
+struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
+{
+	struct vsvm_vm *vm;
+	int err;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+	vm->vdev = vdev;
+	kref_init(&vm->ref);
+	mutex_init(&vm->lock);
+	xa_init(&vm->pt);
+	spin_lock_init(&vm->gc_lock);
+	INIT_LIST_HEAD(&vm->gc_list);
+	INIT_WORK(&vm->gc_work, vsvm_gc_work);
+	init_waitqueue_head(&vm->jobs_done);
+
+	err = drm_gpusvm_init(&vm->gpusvm, "vsvm", &vdev->drm, current->mm,
+			      0, TASK_SIZE, SZ_512M, &vsvm_gpusvm_ops,
+			      vsvm_chunk_sizes, ARRAY_SIZE(vsvm_chunk_sizes));
+	if (err) {
+		kfree(vm);
+		return ERR_PTR(err);
+	}
+	drm_gpusvm_driver_set_lock(&vm->gpusvm, &vm->lock);
+	drm_dev_get(&vdev->drm);
+	return vm;
+}
+
+/**
+ * vsvm_vm_get() - Take a reference to a VM
+ * @vm: The VM.
+ *
+ * Returns: @vm.
+ */
+struct vsvm_vm *vsvm_vm_get(struct vsvm_vm *vm)
+{
+	kref_get(&vm->ref);
+	return vm;
+}
+
+static void vsvm_vm_free(struct kref *ref)
+{
+	struct vsvm_vm *vm = container_of(ref, struct vsvm_vm, ref);
+	struct drm_device *drm = &vm->vdev->drm;
+
+	xa_destroy(&vm->pt);
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+	drm_dev_put(drm);
+}
+
+/**
+ * vsvm_vm_put() - Drop a reference to a VM
+ * @vm: The VM, closed before its last reference goes.
+ */
+void vsvm_vm_put(struct vsvm_vm *vm)
+{
+	kref_put(&vm->ref, vsvm_vm_free);
+}
+
+/**
+ * vsvm_vm_close() - Stop a VM and release everything it maps
+ * @vm: The VM, no longer reachable from its file.
+ *
+ * Running jobs end with -ECANCELED and are waited for; then every GPU PTE
+ * is zapped before the helpers release the ranges and their mappings.
+ */
+void vsvm_vm_close(struct vsvm_vm *vm)
+{
+	struct drm_gpusvm_range *range;
+	struct vsvm_range *vrange;
+	struct vsvm_pte *pte;
+	unsigned long index;
+
+	WRITE_ONCE(vm->closing, true);
+	wait_event(vm->jobs_done, !atomic_read(&vm->active_jobs));
+
+	mutex_lock(&vm->lock);
+	down_write(&vm->gpusvm.notifier_lock);
+	xa_for_each(&vm->pt, index, pte)
+		xa_erase(&vm->pt, index);
+	atomic64_set(&vm->pages_mapped, 0);
+	atomic64_set(&vm->vram_pages_mapped, 0);
+	up_write(&vm->gpusvm.notifier_lock);
+	/* No invalidation runs after this: the notifiers are gone. */
+	drm_gpusvm_fini(&vm->gpusvm);
+
+	/* Drop the garbage collector's references to the removed ranges. */
+	spin_lock(&vm->gc_lock);
+	while ((vrange = list_first_entry_or_null(&vm->gc_list,
+						  struct vsvm_range,
+						  gc_link))) {
+		list_del_init(&vrange->gc_link);
+		spin_unlock(&vm->gc_lock);
+		range = &vrange->base;
+		drm_gpusvm_range_put(range);
+		spin_lock(&vm->gc_lock);
+	}
+	spin_unlock(&vm->gc_lock);
+	mutex_unlock(&vm->lock);
+	cancel_work_sync(&vm->gc_work);
+}
