@@ -14,15 +14,17 @@ set_version_paths
 mkdir -p "$OUT/check"
 
 mapfile -t ours < <(cd "$REPO" && git ls-files --cached --others --exclude-standard \
-	-- 'drivers/*.[ch]' 'include/*.h' 'Documentation/*.rst' | sort)
-mapfile -t sources < <(printf '%s\n' "${ours[@]}" | grep -E '\.[ch]$')
+	-- 'drivers/*.[ch]' 'include/*.h' 'Documentation/*.rst' 'tools/*.[ch]' | sort)
+mapfile -t sources < <(printf '%s\n' "${ours[@]}" | grep -E '^(drivers|include)/.*\.[ch]$')
 mapfile -t objects < <(printf '%s\n' "${ours[@]}" | grep -E '^drivers/.*\.c$' | sed 's/\.c$/.o/')
 
 # Built only with DEVICE_PRIVATE (see the Makefile hunks).
 devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/drm_pagemap_util.o
 		drivers/gpu/drm/tests/drm_gpusvm_test_vram.o
 		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o
-		drivers/gpu/drm/tests/drm_gpusvm_multi_test.o)
+		drivers/gpu/drm/tests/drm_gpusvm_multi_test.o
+		drivers/gpu/drm/vsvm/vsvm_drv.o drivers/gpu/drm/vsvm/vsvm_job.o
+		drivers/gpu/drm/vsvm/vsvm_svm.o drivers/gpu/drm/vsvm/vsvm_vram.o)
 
 status=0
 fail() { echo "check: $*"; status=1; }
@@ -92,7 +94,9 @@ check_config() {
 	CHECK_OBJS=("${objs[@]}")
 }
 
-check_config builtin
+# The reference driver needs PCI; it is built in the three configurations
+# that have DEVICE_PRIVATE.
+check_config builtin '-e PCI' '-e DRM_VSVM'
 
 # The suites are built in (they call unexported helpers): with DRM as a
 # module, their option must not be available.
@@ -110,12 +114,13 @@ else
 	fail "drm-module: configuration failed"
 fi
 check_config module '-e MODULES' '-e COMPILE_TEST' '-d DRM_GPUSVM_KUNIT_TEST' \
-	'-m DRM_GPUSVM'
-# A module may only use exported symbols (or its own).
-symvers=$VDIR/build-fast/Module.symvers
+	'-m DRM_GPUSVM' '-e PCI' '-m DRM_VSVM'
+# A module may only use exported symbols (or its own): those of the debug
+# kernel, which has PCI and the IOMMU the reference driver uses.
+symvers=$VDIR/build-debug/Module.symvers
 if [ ! -f "$symvers" ]; then
-	log "module: building the fast kernel for its Module.symvers"
-	"$HARNESS/kunit.sh" fast > /dev/null 2>&1 || true
+	log "module: building the debug kernel for its Module.symvers"
+	"$HARNESS/kunit.sh" debug > /dev/null 2>&1 || true
 fi
 if [ -f "$symvers" ] && [ ${#CHECK_OBJS[@]} -gt 0 ]; then
 	(cd "$CHECK_DIR" && nm --defined-only "${CHECK_OBJS[@]}" | awk 'NF == 3 { print $3 }') \

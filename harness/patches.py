@@ -70,7 +70,7 @@ def main(repo, vdir):
     email = git(repo, 'config', 'user.email').strip()
     signoff = f'Signed-off-by: {name} <{email}>'
 
-    contents = sync_tree.desired_files(repo, tree)
+    contents = sync_tree.desired_units(repo, tree)
     patches = read_series(os.path.join(HARNESS, 'series'))
     listed = [f for _, files, _ in patches for f in files
               if f != 'MAINTAINERS']
@@ -98,8 +98,9 @@ def main(repo, vdir):
             for path in files:
                 blob = git(tree, 'hash-object', '-w', '--stdin',
                            data=contents[path]).strip()
+                # A hunk stage (<path>@<tag>) updates <path>.
                 git(tree, 'update-index', '--add', '--cacheinfo',
-                    f'100644,{blob},{path}', env=env)
+                    f'100644,{blob},{path.partition("@")[0]}', env=env)
             treeid = git(tree, 'write-tree', env=env).strip()
             msg = f'{subject}\n\n{body}\n\n{signoff}\n'
             parent = git(tree, 'commit-tree', treeid, '-p', parent,

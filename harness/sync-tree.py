@@ -4,7 +4,8 @@
 
 Our files are every file of the repository whose first path component is a
 top-level directory of the kernel (drivers/, include/, Documentation/, ...),
-and every hunks/<path>.patch, applied to the pristine <path>. Anything else
+and every hunks/<path>.patch (with its later stages, hunks/<path>@<tag>.patch),
+applied to the pristine <path>. Anything else
 that differs from the pristine commit in the tree is restored or deleted, so
 a file removed or renamed in the repository never lingers. Files whose
 content is already right are not touched, which keeps rebuilds incremental.
@@ -31,32 +32,70 @@ def repo_files(repo):
                    if p and os.path.isfile(os.path.join(repo, p))})
 
 
-def apply_hunk(tree, path, hunk):
-    """Return the pristine @path of @tree with the unified diff @hunk applied."""
+def apply_hunks(tree, path, hunks):
+    """Return the pristine @path of @tree with the unified diffs @hunks applied
+    in order."""
     with tempfile.TemporaryDirectory() as tmp:
         target = os.path.join(tmp, path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, 'wb') as f:
             f.write(git(tree, 'show', f'pristine:{path}'))
-        subprocess.run(['git', 'apply', '--whitespace=nowarn', hunk],
-                       cwd=tmp, check=True)
+        for hunk in hunks:
+            subprocess.run(['git', 'apply', '--whitespace=nowarn', hunk],
+                           cwd=tmp, check=True)
         with open(target, 'rb') as f:
             return f.read()
 
 
-def desired_files(repo, tree):
-    """Map each tree path we own to the content it must have."""
+def hunk_stages(repo):
+    """Map each path changed by hunks to its stages, in order of application.
+
+    hunks/<path>.patch is the first stage; hunks/<path>@<tag>.patch files are
+    later stages, applied in order of tag, each a diff against the stage
+    before (so that several patches of the series can change one file). Each
+    stage is a (unit, hunk file) pair: the unit is <path> for the first stage
+    and <path>@<tag> for the others.
+    """
+    stages = {}
+    for rel in repo_files(repo):
+        if not (rel.startswith('hunks/') and rel.endswith('.patch')):
+            continue
+        unit = rel[len('hunks/'):-len('.patch')]
+        path, _, tag = unit.partition('@')
+        stages.setdefault(path, []).append((tag, unit,
+                                            os.path.join(repo, rel)))
+    return {path: [(unit, hunk) for _, unit, hunk in sorted(s)]
+            for path, s in stages.items()}
+
+
+def own_files(repo, tree):
+    """Map each file of ours that is not a hunk to its content."""
     top = set(git(tree, 'ls-tree', '--name-only', '-d', 'pristine')
               .decode().split())
     files = {}
     for rel in repo_files(repo):
-        first = rel.split('/', 1)[0]
-        if rel.startswith('hunks/') and rel.endswith('.patch'):
-            path = rel[len('hunks/'):-len('.patch')]
-            files[path] = apply_hunk(tree, path, os.path.join(repo, rel))
-        elif first in top:
+        if rel.split('/', 1)[0] in top:
             with open(os.path.join(repo, rel), 'rb') as f:
                 files[rel] = f.read()
+    return files
+
+
+def desired_units(repo, tree):
+    """Map each unit of ours to its content: a file of ours by its path, each
+    hunk stage by its unit, with the file's content up to that stage."""
+    units = own_files(repo, tree)
+    for path, stages in hunk_stages(repo).items():
+        for i, (unit, _) in enumerate(stages):
+            units[unit] = apply_hunks(tree, path,
+                                      [hunk for _, hunk in stages[:i + 1]])
+    return units
+
+
+def desired_files(repo, tree):
+    """Map each tree path we own to the content it must have."""
+    files = own_files(repo, tree)
+    for path, stages in hunk_stages(repo).items():
+        files[path] = apply_hunks(tree, path, [hunk for _, hunk in stages])
     return files
 
 
