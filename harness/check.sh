@@ -115,13 +115,19 @@ else
 fi
 check_config module '-e MODULES' '-e COMPILE_TEST' '-d DRM_GPUSVM_KUNIT_TEST' \
 	'-m DRM_GPUSVM' '-e PCI' '-m DRM_VSVM'
-# A module may only use exported symbols (or its own): those of the debug
-# kernel, which has PCI and the IOMMU the reference driver uses.
-symvers=$VDIR/build-debug/Module.symvers
-if [ ! -f "$symvers" ]; then
-	log "module: building the debug kernel for its Module.symvers"
-	"$HARNESS/kunit.sh" debug > /dev/null 2>&1 || true
-fi
+# A module may only use exported symbols (or its own, and __this_module that
+# modpost adds): those of the fast kernel, which the module configuration is
+# made from, and of the debug kernel, which has the PCI and IOMMU calls of the
+# reference driver.
+for config in fast debug; do
+	if [ ! -f "$VDIR/build-$config/Module.symvers" ]; then
+		log "module: building the $config kernel for its Module.symvers"
+		"$HARNESS/kunit.sh" "$config" > /dev/null 2>&1 || true
+	fi
+done
+symvers=$OUT/check/Module.symvers
+cat "$VDIR"/build-{fast,debug}/Module.symvers > "$symvers" 2>/dev/null || true
+echo "0x0 __this_module" >> "$symvers"
 if [ -f "$symvers" ] && [ ${#CHECK_OBJS[@]} -gt 0 ]; then
 	(cd "$CHECK_DIR" && nm --defined-only "${CHECK_OBJS[@]}" | awk 'NF == 3 { print $3 }') \
 		| sort -u > "$OUT/check/module-defined.txt"
