@@ -2,8 +2,12 @@
 #
 # drm_gpusvm: the harness around the kernel files of this repository.
 #
-#   make test      build and run the KUnit suites (fast + debug configurations)
+#   make test      build and run the KUnit suites (fast + debug configurations),
+#                  then boot the debug kernel and run the vsvm selftests
 #                  CONFIG=fast|debug, SUITE=<suite glob>[.<case glob>]
+#                  SUITE=selftests: the selftests only (no KUnit)
+#                  SELFTEST=<kselftest args>, e.g. "-t TEST" or "-r F.V.TEST"
+#                  SELFTEST_BINS=<binary>[,<binary>...]: only these binaries
 #   make check     checkpatch, kernel-doc and W=1 sparse builds of our files
 #   make patches   write the series to out/patches/ and prove it applies
 #   make setup     install packages and unpack the kernel source only
@@ -17,7 +21,8 @@ SHELL := /bin/bash
 all: test
 
 test:
-	@CONFIG="$(CONFIG)" SUITE="$(SUITE)" harness/test.sh
+	@CONFIG="$(CONFIG)" SUITE="$(SUITE)" SELFTEST="$(SELFTEST)" \
+		SELFTEST_BINS="$(SELFTEST_BINS)" harness/test.sh
 
 check:
 	@harness/check.sh

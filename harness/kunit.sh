@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Builds and runs the drm_gpusvm KUnit suites in QEMU for one configuration.
+# Builds (build.sh) and runs the drm_gpusvm KUnit suites in QEMU for one
+# configuration.
 #
 # Usage: kunit.sh fast|debug [SUITE_GLOB]
 #
@@ -17,13 +18,10 @@ set_version_paths
 
 case $config in
 fast)
-	kunitconfigs=(--kunitconfig="$HARNESS/kunitconfig/fast")
 	qemu_args=()
 	timeout=600
 	;;
 debug)
-	kunitconfigs=(--kunitconfig="$HARNESS/kunitconfig/fast"
-		      --kunitconfig="$HARNESS/kunitconfig/debug")
 	qemu_args=(--qemu_args="-smp 2")
 	timeout=1800
 	;;
@@ -36,23 +34,13 @@ esac
 build=$VDIR/build-$config
 logfile=$OUT/test/kunit-$config.log
 json=$OUT/test/kunit-$config.json
-mkdir -p "$OUT/test"
 
-"$HARNESS/sync-tree.py" "$REPO" "$TREE"
+"$HARNESS/build.sh" "$config"
 
 kunit() {
 	(cd "$TREE" && python3 tools/testing/kunit/kunit.py "$@" \
 		--arch=x86_64 --build_dir="$build")
 }
-
-start=$SECONDS
-log "$config: building in $build"
-if ! kunit build "${kunitconfigs[@]}" --jobs="$JOBS" > "$OUT/test/build-$config.log" 2>&1; then
-	tail -n 40 "$OUT/test/build-$config.log"
-	echo "$config: build failed (full log: out/test/build-$config.log)"
-	exit 1
-fi
-log "$config: built in $((SECONDS - start)) s"
 
 # Every suite of ours, unless one was asked for.
 glob=${suite:-drm_gpusvm*}

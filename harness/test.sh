@@ -1,40 +1,77 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make test: set up (first run only), test the splat scanner, then build and
-# run the KUnit suites on each configuration. The last line is the sum over
-# configurations: "N passed, N failed, N skipped".
+# make test: set up (first run only), test the splat scanner and the selftest
+# log judge, then build and run the KUnit suites on each configuration, and
+# boot the debug kernel to userspace for the vsvm selftests (guest.sh). The
+# last line is the sum over all: "N passed, N failed, N skipped".
 #
 # CONFIG=fast|debug limits the run to one configuration, SUITE=glob to one
-# suite (or "suite.case").
+# KUnit suite (or "suite.case"; no selftests then), SUITE=selftests to the
+# selftests (build and guest, no KUnit). SELFTEST="ARGS" passes
+# kselftest_harness filters to every selftest binary, SELFTEST_BINS=a,b
+# runs only these binaries (see guest.sh).
 
 . "$(dirname "$0")/lib.sh"
 
 configs=${CONFIG:-fast debug}
 suite=${SUITE:-}
+# The configurations whose kernel boots the selftest guest.
+guest_configs=debug
+boots_guest() { [[ " $guest_configs " == *" $1 "* ]]; }
 total_start=$SECONDS
 
 "$HARNESS/setup.sh"
-"$HARNESS/tests/test-splat-scan.sh" > "$OUT/splat-scan-test.log" 2>&1 || {
-	cat "$OUT/splat-scan-test.log"
-	echo "the splat scanner failed its own tests"
-	echo "0 passed, 1 failed"
-	exit 1
+
+# self_test WHAT NAME: run harness/tests/NAME.sh, log to out/NAME.log.
+self_test() {
+	"$HARNESS/tests/$2.sh" > "$OUT/$2.log" 2>&1 || {
+		cat "$OUT/$2.log"
+		echo "the $1 failed its own tests"
+		echo "0 passed, 1 failed"
+		exit 1
+	}
+	log "$1: $(tail -n 1 "$OUT/$2.log")"
 }
-log "splat scanner: $(tail -n 1 "$OUT/splat-scan-test.log")"
+self_test "splat scanner" test-splat-scan
+self_test "selftest log judge" test-selftests
+
+if [ "$suite" = selftests ]; then
+	asked=$configs configs=
+	for config in $asked; do
+		boots_guest "$config" && configs+=" $config"
+	done
+	[ -n "$configs" ] || { echo "SUITE=selftests: only $guest_configs boots the guest"; exit 2; }
+fi
 
 status=0
 passed=0 failed=0 skipped=0
-for config in $configs; do
-	counts=$OUT/test/kunit-$config.json.counts
-	rm -f "$counts"
-	"$HARNESS/kunit.sh" "$config" $suite || status=1
-	if [ -f "$counts" ]; then
-		read -r p f s < "$counts"
-	else
-		p=0 f=1 s=0
-	fi
+# add_counts FILE: add FILE's "passed failed skipped"; no FILE is one failure.
+add_counts() {
+	local p=0 f=1 s=0
+
+	[ ! -f "$1" ] || read -r p f s < "$1"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+for config in $configs; do
+	if [ "$suite" = selftests ]; then
+		"$HARNESS/build.sh" "$config" || { status=1 failed=$((failed + 1)); continue; }
+	else
+		counts=$OUT/test/kunit-$config.json.counts
+		rm -f "$counts"
+		"$HARNESS/kunit.sh" "$config" $suite || status=1
+		add_counts "$counts"
+	fi
+	# The guest boots the kernel just built (never a new build); after a
+	# failed build, the KUnit stage has counted the failure.
+	if boots_guest "$config" && [[ -z $suite || $suite == selftests ]] &&
+	   [ -f "$OUT/test/build-$config.ok" ]; then
+		counts=$OUT/test/selftests-$config.counts
+		rm -f "$counts"
+		"$HARNESS/guest.sh" "$config" || status=1
+		add_counts "$counts"
+	fi
 done
 
 log "total time $((SECONDS - total_start)) s"
