@@ -157,6 +157,12 @@ struct vsvm_range {
 	struct vsvm_pte *ptes;
 	/** @gc_link: Entry in &vsvm_vm.gc_list, under &vsvm_vm.gc_lock. */
 	struct list_head gc_link;
+	/**
+	 * @removed: Taken off the garbage collector's list for removal, under
+	 * &vsvm_vm.gc_lock: an invalidation that still finds the range in the
+	 * tree must not queue it again.
+	 */
+	bool removed;
 };
 
 /**

@@ -115,7 +115,7 @@ static void vsvm_queue_gc(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 	struct vsvm_range *vrange = to_vsvm_range(range);
 
 	spin_lock(&vm->gc_lock);
-	if (list_empty(&vrange->gc_link)) {
+	if (!vrange->removed && list_empty(&vrange->gc_link)) {
 		drm_gpusvm_range_get(range);
 		list_add_tail(&vrange->gc_link, &vm->gc_list);
 	}
@@ -166,6 +166,7 @@ static void vsvm_garbage_collect(struct vsvm_vm *vm)
 						  struct vsvm_range,
 						  gc_link))) {
 		list_del_init(&vrange->gc_link);
+		vrange->removed = true;
 		spin_unlock(&vm->gc_lock);
 
 		/* The invalidation zapped and unmapped it already. */
