@@ -164,6 +164,16 @@
  *			drm_gpusvm_range_unmap_pages(&vm->svm, range, &ctx);
  *			goto again;
  *		}
+ *		if (err == -EPERM) {
+ *			// the VMA at fault_addr allows the access, so the
+ *			// range spans memory that no longer does (part of it
+ *			// was mprotect()ed): replace it with one that fits
+ *			driver_zap_range(vm, range);
+ *			drm_gpusvm_range_unmap_pages(&vm->svm, range, &ctx);
+ *			drm_gpusvm_range_remove(&vm->svm, range);
+ *			err = -EAGAIN;
+ *			goto again;
+ *		}
  *		if (err == -EOPNOTSUPP) {
  *			// pages the GPU cannot map together
  *			err = drm_gpusvm_range_evict(&vm->svm, range);

@@ -80,10 +80,12 @@ enum drm_vsvm_op {
 /**
  * struct drm_vsvm_exec - Run a job on a VM and wait for it
  *
- * Spans are 4-byte aligned, at most 1 GiB, and may not wrap. The job runs
- * @repeat times (0 counts as 1) over its span. The ioctl returns 0 once the
- * job ended; how it ended is in @status. A signal while waiting returns
- * -EINTR/-ERESTARTSYS and lets the job finish on its own.
+ * Spans are 4-byte aligned, at most 1 GiB, and may not wrap; fields the
+ * operation does not use must be 0, and @value must fit in 32 bits. The job
+ * runs @repeat times (0 counts as 1) over its span. The ioctl returns 0 once
+ * the job ended; how it ended is in @status. A signal while waiting returns
+ * -EINTR and the ioctl is not restarted (that would run the job twice): the
+ * job finishes on its own and its results are lost.
  */
 struct drm_vsvm_exec {
 	/** @vm_id: The VM. */
@@ -102,7 +104,7 @@ struct drm_vsvm_exec {
 	__u32 flags;
 	/** @repeat: Passes over the span. */
 	__u32 repeat;
-	/** @timeslice_ms: Timeslice of the migrations of DRM_VSVM_EXEC_VRAM. */
+	/** @timeslice_ms: Timeslice of the migrations of DRM_VSVM_EXEC_VRAM (else 0). */
 	__u32 timeslice_ms;
 	/** @pad: Must be 0. */
 	__u32 pad;

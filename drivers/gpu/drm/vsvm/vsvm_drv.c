@@ -49,12 +49,15 @@ static int vsvm_vm_create_ioctl(struct drm_device *drm, void *data,
 	struct vsvm_file *vfile = file->driver_priv;
 	struct drm_vsvm_vm_create *args = data;
 	struct vsvm_vm *vm;
+	int err, idx;
 	u32 id;
-	int err;
 
 	if (args->flags)
 		return -EINVAL;
+	if (!drm_dev_enter(drm, &idx))
+		return -ENODEV;
 	vm = vsvm_vm_create(to_vsvm_device(drm));
+	drm_dev_exit(idx);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
 	err = xa_alloc(&vfile->vms, &id, vm, xa_limit_32b, GFP_KERNEL);
@@ -96,12 +99,21 @@ static int vsvm_exec_check(const struct drm_vsvm_exec *args)
 	bool reads = args->op == DRM_VSVM_OP_COPY ||
 		     args->op == DRM_VSVM_OP_CHECKSUM;
 	bool writes = args->op != DRM_VSVM_OP_CHECKSUM;
+	bool has_value = args->op == DRM_VSVM_OP_FILL ||
+			 args->op == DRM_VSVM_OP_ATOMIC_INC;
 
 	if (args->op < DRM_VSVM_OP_FILL || args->op > DRM_VSVM_OP_ATOMIC_INC)
 		return -EINVAL;
 	if ((args->flags & ~DRM_VSVM_EXEC_VRAM) || args->pad)
 		return -EINVAL;
-	if (args->timeslice_ms > DRM_PAGEMAP_TIMESLICE_MAX_MS)
+	/* A timeslice is that of the migrations to VRAM. */
+	if (args->timeslice_ms > DRM_PAGEMAP_TIMESLICE_MAX_MS ||
+	    (args->timeslice_ms && !(args->flags & DRM_VSVM_EXEC_VRAM)))
+		return -EINVAL;
+	/* What the operation does not use must be 0. */
+	if ((has_value && args->value > U32_MAX) || (!has_value && args->value))
+		return -EINVAL;
+	if ((!reads && args->src) || (!writes && args->dst))
 		return -EINVAL;
 	if (writes && !vsvm_span_ok(args->dst, args->size, 4))
 		return -EINVAL;
@@ -119,6 +131,7 @@ static int vsvm_exec_ioctl(struct drm_device *drm, void *data,
 			   struct drm_file *file)
 {
 	struct drm_vsvm_exec *args = data;
+	struct vsvm_job *job;
 	struct vsvm_vm *vm;
 	int err, idx;
 
@@ -133,12 +146,14 @@ static int vsvm_exec_ioctl(struct drm_device *drm, void *data,
 		err = -EACCES;
 		goto put;
 	}
+	/* Unplug waits for the submission, never for the job. */
 	if (!drm_dev_enter(drm, &idx)) {
 		err = -ENODEV;
 		goto put;
 	}
-	err = vsvm_job_run(vm, args);
+	job = vsvm_job_submit(vm, args);
 	drm_dev_exit(idx);
+	err = IS_ERR(job) ? PTR_ERR(job) : vsvm_job_wait(job, args);
 put:
 	vsvm_vm_put(vm);
 	return err;
@@ -298,6 +313,8 @@ static int vsvm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (domain && (domain->type & __IOMMU_DOMAIN_PAGING))
 		vdev->domain = domain;
 
+	mutex_init(&vdev->vms_lock);
+	INIT_LIST_HEAD(&vdev->vms);
 	vdev->wq = alloc_workqueue("vsvm", WQ_UNBOUND, 0);
 	if (!vdev->wq)
 		return -ENOMEM;
@@ -323,8 +340,12 @@ static void vsvm_remove(struct pci_dev *pdev)
 {
 	struct vsvm_device *vdev = pci_get_drvdata(pdev);
 
-	/* No new job or migration; then everything leaves the VRAM. */
+	/*
+	 * No new VM, job or migration; the VMs of files still open end their
+	 * jobs and release their mappings; then everything leaves the VRAM.
+	 */
 	drm_dev_unplug(&vdev->drm);
+	vsvm_vm_close_all(vdev);
 	flush_workqueue(vdev->wq);
 	vsvm_vram_fini(vdev);
 	destroy_workqueue(vdev->wq);

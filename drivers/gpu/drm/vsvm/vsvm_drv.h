@@ -23,6 +23,17 @@
 #include <drm/drm_pagemap.h>
 
 struct iommu_domain;
+struct vsvm_alloc;
+
+/**
+ * struct vsvm_vram_page - What the emulation knows about one device page
+ */
+struct vsvm_vram_page {
+	/** @backing: System page holding the data, NULL while unused. */
+	struct page *backing;
+	/** @alloc: The allocation the page belongs to, NULL while unused. */
+	struct vsvm_alloc *alloc;
+};
 
 /**
  * struct vsvm_stats - Counters of a device, reported by DRM_IOCTL_VSVM_STATS
@@ -73,10 +84,10 @@ struct vsvm_vram {
 	struct mutex buddy_lock;
 	/** @buddy: Allocator of VRAM offsets. */
 	struct gpu_buddy buddy;
-	/** @lock: Protects @backing and @lru; taken in atomic context too. */
+	/** @lock: Protects @pages and @lru; taken in atomic context too. */
 	spinlock_t lock;
-	/** @backing: System page holding each device page's data, or NULL. */
-	struct page **backing;
+	/** @pages: Each device page's backing and allocation. */
+	struct vsvm_vram_page *pages;
 	/** @lru: Allocations holding device pages, least recently used first. */
 	struct list_head lru;
 	/** @release_list: Released allocations whose VRAM is not free yet. */
@@ -101,6 +112,10 @@ struct vsvm_device {
 	struct workqueue_struct *wq;
 	/** @stats: Counters. */
 	struct vsvm_stats stats;
+	/** @vms_lock: Protects @vms. */
+	struct mutex vms_lock;
+	/** @vms: Every VM of the device, closed or not, until freed. */
+	struct list_head vms;
 };
 
 /**
@@ -173,6 +188,10 @@ struct vsvm_vm {
 	struct vsvm_device *vdev;
 	/** @ref: The file's VM table and each job hold one. */
 	struct kref ref;
+	/** @link: Entry in &vsvm_device.vms. */
+	struct list_head link;
+	/** @va_end: End of the GPU VA space: the mm's task size. */
+	unsigned long va_end;
 	/** @gpusvm: The helpers' instance. */
 	struct drm_gpusvm gpusvm;
 	/** @lock: The driver lock: faults, prefetches, range removal. */
@@ -195,9 +214,12 @@ struct vsvm_vm {
 	struct list_head gc_list;
 	/** @gc_work: Runs the garbage collector. */
 	struct work_struct gc_work;
-	/** @closing: Set when the VM goes away; jobs end with -ECANCELED. */
+	/**
+	 * @closing: Set under @lock when the VM goes away: no job or prefetch
+	 * starts, and running ones end with -ECANCELED.
+	 */
 	bool closing;
-	/** @active_jobs: Jobs submitted and not finished. */
+	/** @active_jobs: Jobs and prefetches started and not finished. */
 	atomic_t active_jobs;
 	/** @jobs_done: Woken when @active_jobs drops to zero. */
 	wait_queue_head_t jobs_done;
@@ -228,6 +250,9 @@ phys_addr_t vsvm_translate(struct vsvm_device *vdev, dma_addr_t addr);
 /* vsvm_svm.c */
 struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev);
 void vsvm_vm_close(struct vsvm_vm *vm);
+void vsvm_vm_close_all(struct vsvm_device *vdev);
+int vsvm_vm_begin(struct vsvm_vm *vm);
+void vsvm_vm_end(struct vsvm_vm *vm);
 struct vsvm_vm *vsvm_vm_get(struct vsvm_vm *vm);
 void vsvm_vm_put(struct vsvm_vm *vm);
 int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
@@ -237,6 +262,9 @@ int vsvm_prefetch(struct vsvm_vm *vm, unsigned long start, unsigned long end,
 
 /* vsvm_job.c */
 struct drm_vsvm_exec;
-int vsvm_job_run(struct vsvm_vm *vm, struct drm_vsvm_exec *args);
+struct vsvm_job;
+struct vsvm_job *vsvm_job_submit(struct vsvm_vm *vm,
+				 const struct drm_vsvm_exec *args);
+int vsvm_job_wait(struct vsvm_job *job, struct drm_vsvm_exec *args);
 
 #endif /* __VSVM_DRV_H__ */

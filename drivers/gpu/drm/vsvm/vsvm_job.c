@@ -219,28 +219,34 @@ static void vsvm_job_work(struct work_struct *work)
 	job->args.fault_addr = err ? fault_addr : 0;
 	complete(&job->done);
 
-	if (atomic_dec_and_test(&vm->active_jobs))
-		wake_up(&vm->jobs_done);
+	vsvm_vm_end(vm);
 	vsvm_vm_put(vm);
 	kref_put(&job->ref, vsvm_job_free);
 }
 
 /**
- * vsvm_job_run() - Run a job and wait for it
+ * vsvm_job_submit() - Start a job
  * @vm: The VM (the caller holds a reference).
- * @args: The validated arguments; the results are written back.
+ * @args: The validated arguments.
  *
- * Returns: 0 once the job ended (how is in @args), -EINTR if a signal
- * interrupted the wait (the job goes on), -ENOMEM.
+ * Context: Process context.
+ * Returns: The job, to wait for with vsvm_job_wait(), or an ERR_PTR():
+ * -ENOENT if the VM is closing, -ENOMEM.
  */
-int vsvm_job_run(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
+struct vsvm_job *vsvm_job_submit(struct vsvm_vm *vm,
+				 const struct drm_vsvm_exec *args)
 {
 	struct vsvm_job *job;
 	int err;
 
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
+	err = vsvm_vm_begin(vm);
+	if (err) {
+		kfree(job);
+		return ERR_PTR(err);
+	}
 	kref_init(&job->ref);
 	kref_get(&job->ref);
 	init_completion(&job->done);
@@ -248,11 +254,25 @@ int vsvm_job_run(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
 	job->args = *args;
 	job->args.gpu_faults = 0;
 	job->vm = vsvm_vm_get(vm);
-	atomic_inc(&vm->active_jobs);
 	queue_work(vm->vdev->wq, &job->work);
+	return job;
+}
 
-	err = wait_for_completion_interruptible(&job->done);
-	if (err) {
+/**
+ * vsvm_job_wait() - Wait for a job and drop the submitter's reference
+ * @job: The job.
+ * @args: Where the results go.
+ *
+ * Context: Process context; sleeps.
+ * Returns: 0 once the job ended (how is in @args), or -EINTR if a signal
+ * interrupted the wait: the job goes on, and its results are lost.
+ */
+int vsvm_job_wait(struct vsvm_job *job, struct drm_vsvm_exec *args)
+{
+	int err = 0;
+
+	if (wait_for_completion_interruptible(&job->done)) {
+		/* Not restarted: that would run the job twice. */
 		err = -EINTR;
 	} else {
 		args->result = job->args.result;

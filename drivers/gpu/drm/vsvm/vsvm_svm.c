@@ -21,7 +21,7 @@
 
 static const unsigned long vsvm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
 
-static struct vsvm_vm *gpusvm_to_vm(struct drm_gpusvm *gpusvm)
+static struct vsvm_vm *vsvm_gpusvm_to_vm(struct drm_gpusvm *gpusvm)
 {
 	return container_of(gpusvm, struct vsvm_vm, gpusvm);
 }
@@ -31,7 +31,7 @@ static struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *range)
 	return container_of(range, struct vsvm_range, base);
 }
 
-static unsigned long range_npages(struct drm_gpusvm_range *range)
+static unsigned long vsvm_range_npages(struct drm_gpusvm_range *range)
 {
 	return drm_gpusvm_range_size(range) >> PAGE_SHIFT;
 }
@@ -40,13 +40,16 @@ static unsigned long range_npages(struct drm_gpusvm_range *range)
  * Released IOVAs must not translate any more: a GPU that kept using one
  * would reach whatever the IOMMU maps there next. Checked right after the
  * helpers unmapped a range's pages, against the physical address recorded
- * at commit; clears the range's entries.
+ * at commit; clears the range's entries. The IOVA allocator may hand a freed
+ * IOVA out again at once, and another VM of the device may map the same page
+ * with it meanwhile: the shared zero page, which every VM maps, is skipped;
+ * for another page that takes two VMs mapping it at the very moment.
  */
 static void vsvm_range_check_released(struct vsvm_vm *vm,
 				      struct vsvm_range *vrange)
 {
 	struct vsvm_device *vdev = vm->vdev;
-	unsigned long i, n = range_npages(&vrange->base);
+	unsigned long i, n = vsvm_range_npages(&vrange->base);
 	struct vsvm_pte *pte;
 
 	if (!vrange->ptes)
@@ -55,7 +58,8 @@ static void vsvm_range_check_released(struct vsvm_vm *vm,
 		pte = &vrange->ptes[i];
 		if (!(pte->flags & VSVM_PTE_VALID))
 			continue;
-		if (vdev->domain && !(pte->flags & VSVM_PTE_VRAM)) {
+		if (vdev->domain && !(pte->flags & VSVM_PTE_VRAM) &&
+		    !is_zero_pfn(PHYS_PFN(pte->phys))) {
 			atomic64_inc(&vdev->stats.iova_checks);
 			if (vsvm_translate(vdev, pte->addr) == pte->phys) {
 				atomic64_inc(&vdev->stats.stale_iovas);
@@ -87,7 +91,7 @@ static void vsvm_zap_range(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 
 static struct drm_gpusvm_range *vsvm_range_alloc(struct drm_gpusvm *gpusvm)
 {
-	struct vsvm_vm *vm = gpusvm_to_vm(gpusvm);
+	struct vsvm_vm *vm = vsvm_gpusvm_to_vm(gpusvm);
 	struct vsvm_range *vrange;
 
 	vrange = kzalloc(sizeof(*vrange), GFP_KERNEL);
@@ -100,7 +104,7 @@ static struct drm_gpusvm_range *vsvm_range_alloc(struct drm_gpusvm *gpusvm)
 
 static void vsvm_range_free(struct drm_gpusvm_range *range)
 {
-	struct vsvm_vm *vm = gpusvm_to_vm(range->gpusvm);
+	struct vsvm_vm *vm = vsvm_gpusvm_to_vm(range->gpusvm);
 	struct vsvm_range *vrange = to_vsvm_range(range);
 
 	/* Removal unmapped the pages: check the IOVAs still recorded. */
@@ -132,7 +136,7 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 			    struct drm_gpusvm_notifier *notifier,
 			    const struct mmu_notifier_range *mmu_range)
 {
-	struct vsvm_vm *vm = gpusvm_to_vm(gpusvm);
+	struct vsvm_vm *vm = vsvm_gpusvm_to_vm(gpusvm);
 	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
 	struct drm_gpusvm_range *range;
 
@@ -203,6 +207,28 @@ static void vsvm_unmap_range(struct vsvm_vm *vm,
 	up_write(&vm->gpusvm.notifier_lock);
 }
 
+/*
+ * Zap, unmap and remove a range now, unless the garbage collector has it;
+ * driver lock held.
+ */
+static void vsvm_remove_range(struct vsvm_vm *vm,
+			      struct drm_gpusvm_range *range)
+{
+	struct vsvm_range *vrange = to_vsvm_range(range);
+	bool remove;
+
+	lockdep_assert_held(&vm->lock);
+
+	vsvm_unmap_range(vm, range);
+	spin_lock(&vm->gc_lock);
+	remove = !vrange->removed && list_empty(&vrange->gc_link);
+	if (remove)
+		vrange->removed = true;
+	spin_unlock(&vm->gc_lock);
+	if (remove)
+		drm_gpusvm_range_remove(&vm->gpusvm, range);
+}
+
 /* Reserve what a commit needs, so that the commit does not allocate. */
 static int vsvm_prepare_commit(struct vsvm_vm *vm,
 			       struct drm_gpusvm_range *range)
@@ -213,7 +239,7 @@ static int vsvm_prepare_commit(struct vsvm_vm *vm,
 	int err;
 
 	if (!vrange->ptes) {
-		vrange->ptes = kvcalloc(range_npages(range),
+		vrange->ptes = kvcalloc(vsvm_range_npages(range),
 					sizeof(*vrange->ptes), GFP_KERNEL);
 		if (!vrange->ptes)
 			return -ENOMEM;
@@ -228,7 +254,7 @@ static int vsvm_prepare_commit(struct vsvm_vm *vm,
 
 /*
  * Write the GPU PTEs of a range from its DMA addresses; driver lock and
- * notifier lock held, pages valid. Each PTE takes its access from the
+ * notifier lock (for write) held, pages valid. Each PTE takes its access from the
  * entry's direction: the helpers decide what the GPU may write. The
  * physical address each IOVA translates to now is recorded for the engine.
  */
@@ -237,14 +263,14 @@ static int vsvm_commit(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 	struct vsvm_device *vdev = vm->vdev;
 	struct vsvm_range *vrange = to_vsvm_range(range);
 	unsigned long index = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
-	unsigned long npages = range_npages(range);
+	unsigned long npages = vsvm_range_npages(range);
 	struct drm_pagemap_addr *addr = range->pages.dma_addr;
 	unsigned long i = 0, j, n;
 	struct vsvm_pte *pte;
 	void *old;
 
 	lockdep_assert_held(&vm->lock);
-	lockdep_assert_held(&vm->gpusvm.notifier_lock);
+	lockdep_assert_held_write(&vm->gpusvm.notifier_lock);
 
 	for (; i < npages; i += n, addr++) {
 		n = 1UL << addr->order;
@@ -299,14 +325,19 @@ static void vsvm_migrate_range(struct vsvm_vm *vm,
 	    DRM_GPUSVM_SCAN_EQUAL)
 		return;
 
-	alloc = vsvm_vram_alloc(vdev, mm, end - start);
-	if (IS_ERR(alloc))
+	/* Nothing to evict for, nor to migrate, in an exiting mm. */
+	if (!mmget_not_zero(mm))
 		return;
-	/* The helpers hold the mm; an exiting one has no VMA left. */
+	alloc = vsvm_vram_alloc(vdev, mm, end - start);
+	if (IS_ERR(alloc)) {
+		mmput(mm);
+		return;
+	}
 	mmap_read_lock(mm);
 	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, mm, start, end,
 					    timeslice_ms, vdev);
 	mmap_read_unlock(mm);
+	mmput(mm);
 	if (!err)
 		atomic64_inc(&vdev->stats.migrations_to_vram);
 }
@@ -350,10 +381,13 @@ static int vsvm_vma_access(struct vsvm_vm *vm, unsigned long addr, bool write)
  * insert the range, place it, get its pages (zapping and unmapping it when
  * it is mapped for another access, evicting it when its pages cannot be
  * mapped together), and commit the PTEs under the notifier lock if the pages
- * are still valid.
+ * are still valid. Access follows the CPU VMA, looked up on every pass.
  *
+ * Context: Process context, from a job or a prefetch the VM counts in
+ * &vsvm_vm.active_jobs; takes the VM's lock, then the mmap lock.
  * Returns: 0 when the range is mapped; -EFAULT if the CPU does not map
- * @addr, -EPERM if it does not allow the access, or the helpers' error.
+ * @addr, -EPERM if it does not allow the access, -ECANCELED if the VM is
+ * closing, or the helpers' error.
  */
 int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 		   bool vram, unsigned long timeslice_ms)
@@ -366,25 +400,28 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 		.timeslice_ms = timeslice_ms,
 	};
 	struct drm_gpusvm_range *range;
-	int tries, err;
+	int tries, err = -EAGAIN;
 
 	atomic64_inc(&vdev->stats.gpu_faults);
-	err = vsvm_vma_access(vm, addr, write);
-	if (err < 0)
-		return err;
-	ctx.read_only = err;
-
 	for (tries = 0; tries < VSVM_FAULT_TRIES; tries++) {
 		if (tries)
 			atomic64_inc(&vdev->stats.fault_retries);
-		if (READ_ONCE(vm->closing))
-			return -ECANCELED;
 
 		mutex_lock(&vm->lock);
+		if (vm->closing) {
+			mutex_unlock(&vm->lock);
+			return -ECANCELED;
+		}
+		err = vsvm_vma_access(vm, addr, write);
+		if (err < 0) {
+			mutex_unlock(&vm->lock);
+			return err;
+		}
+		ctx.read_only = err;
 		vsvm_garbage_collect(vm);
 
 		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, 0,
-							TASK_SIZE, &ctx);
+							vm->va_end, &ctx);
 		if (IS_ERR(range)) {
 			err = PTR_ERR(range);
 			mutex_unlock(&vm->lock);
@@ -403,11 +440,22 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 			mutex_unlock(&vm->lock);
 			continue;
 		}
+		if (err == -EPERM) {
+			/*
+			 * The VMA at @addr allows the access, so the range
+			 * spans memory that does not any more (an mprotect()
+			 * of part of it): replace it with one that fits.
+			 */
+			vsvm_remove_range(vm, range);
+			mutex_unlock(&vm->lock);
+			err = -EAGAIN;
+			continue;
+		}
 		if (err == -EOPNOTSUPP) {
 			/* Pages the GPU cannot map together: evict. */
 			err = drm_gpusvm_range_evict(&vm->gpusvm, range);
 			mutex_unlock(&vm->lock);
-			if (err)
+			if (err && err != -EBUSY)
 				return err;
 			err = -EAGAIN;
 			continue;
@@ -415,12 +463,17 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 		if (!err)
 			err = vsvm_prepare_commit(vm, range);
 		if (!err) {
-			drm_gpusvm_notifier_lock(&vm->gpusvm);
+			/*
+			 * For write: the engine reads the entries under the
+			 * lock for read, and another fault of the range may
+			 * have published them already.
+			 */
+			down_write(&vm->gpusvm.notifier_lock);
 			if (drm_gpusvm_range_pages_valid(&vm->gpusvm, range))
 				err = vsvm_commit(vm, range);
 			else
 				err = -EAGAIN;
-			drm_gpusvm_notifier_unlock(&vm->gpusvm);
+			up_write(&vm->gpusvm.notifier_lock);
 		}
 		mutex_unlock(&vm->lock);
 
@@ -432,6 +485,22 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	return err;
 }
 
+/* Evict one range of a prefetch to system memory, unless nothing is in VRAM. */
+static int vsvm_prefetch_evict(struct vsvm_vm *vm,
+			       struct drm_gpusvm_range *range)
+{
+	struct vsvm_device *vdev = vm->vdev;
+	int err;
+
+	if (drm_gpusvm_scan_mm(range, vdev, &vdev->vram.dpagemap) ==
+	    DRM_GPUSVM_SCAN_SYSTEM)
+		return 0;
+	err = drm_gpusvm_range_evict(&vm->gpusvm, range);
+	if (!err)
+		atomic64_inc(&vdev->stats.evictions);
+	return err;
+}
+
 /**
  * vsvm_prefetch() - Move a span into VRAM, or out of it
  * @vm: The VM.
@@ -440,20 +509,26 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
  * @vram: To VRAM (mapped for the GPU), else to system memory.
  * @timeslice_ms: Timeslice of the migrations to VRAM.
  *
- * Returns: 0, or the first error.
+ * Context: Process context; takes the VM's lock.
+ * Returns: 0, -ENOENT if the VM is closing, or the first error.
  */
 int vsvm_prefetch(struct vsvm_vm *vm, unsigned long start, unsigned long end,
 		  bool vram, unsigned long timeslice_ms)
 {
+	/* Only to find the ranges: access is the fault's business. */
 	struct drm_gpusvm_ctx ctx = {
 		.device_private_page_owner = vm->vdev,
 		.check_pages_threshold = SZ_64K,
 		.devmem_possible = vm->vdev->vram.npages != 0,
+		.read_only = true,
 	};
 	struct drm_gpusvm_range *range;
 	unsigned long addr;
-	int err = 0;
+	int err;
 
+	err = vsvm_vm_begin(vm);
+	if (err)
+		return err;
 	for (addr = start; addr < end && !err;) {
 		if (vram) {
 			err = vsvm_gpu_fault(vm, addr, false, true,
@@ -465,28 +540,57 @@ int vsvm_prefetch(struct vsvm_vm *vm, unsigned long start, unsigned long end,
 		mutex_lock(&vm->lock);
 		vsvm_garbage_collect(vm);
 		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, 0,
-							TASK_SIZE, &ctx);
+							vm->va_end, &ctx);
 		if (IS_ERR(range)) {
 			err = PTR_ERR(range);
 			if (err == -ENOENT)
 				err = -EFAULT;
 		} else {
-			if (!vram) {
-				err = drm_gpusvm_range_evict(&vm->gpusvm,
-							     range);
-				atomic64_inc(&vm->vdev->stats.evictions);
-			}
+			if (!vram)
+				err = vsvm_prefetch_evict(vm, range);
 			addr = drm_gpusvm_range_end(range);
 		}
 		mutex_unlock(&vm->lock);
 	}
+	vsvm_vm_end(vm);
 	return err;
+}
+
+/**
+ * vsvm_vm_begin() - Start a job or prefetch on a VM
+ * @vm: The VM.
+ *
+ * Context: Process context; takes the VM's lock.
+ * Returns: 0, or -ENOENT if the VM is closing.
+ */
+int vsvm_vm_begin(struct vsvm_vm *vm)
+{
+	int err = 0;
+
+	mutex_lock(&vm->lock);
+	if (vm->closing)
+		err = -ENOENT;
+	else
+		atomic_inc(&vm->active_jobs);
+	mutex_unlock(&vm->lock);
+	return err;
+}
+
+/**
+ * vsvm_vm_end() - End what vsvm_vm_begin() started
+ * @vm: The VM.
+ */
+void vsvm_vm_end(struct vsvm_vm *vm)
+{
+	if (atomic_dec_and_test(&vm->active_jobs))
+		wake_up(&vm->jobs_done);
 }
 
 /**
  * vsvm_vm_create() - Create a GPU VM mirroring the current process
  * @vdev: The device.
  *
+ * Context: Process context, of the process whose mm the VM mirrors.
  * Returns: The VM, or an ERR_PTR().
  */
 struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
@@ -500,6 +604,7 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	vm->vdev = vdev;
+	vm->va_end = current->mm->task_size;
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
 	xa_init(&vm->pt);
@@ -509,7 +614,7 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	init_waitqueue_head(&vm->jobs_done);
 
 	err = drm_gpusvm_init(&vm->gpusvm, "vsvm", &vdev->drm, current->mm,
-			      0, TASK_SIZE, SZ_512M, &vsvm_gpusvm_ops,
+			      0, vm->va_end, SZ_512M, &vsvm_gpusvm_ops,
 			      vsvm_chunk_sizes, ARRAY_SIZE(vsvm_chunk_sizes));
 	if (err) {
 		kfree(vm);
@@ -517,6 +622,9 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	}
 	drm_gpusvm_driver_set_lock(&vm->gpusvm, &vm->lock);
 	drm_dev_get(&vdev->drm);
+	mutex_lock(&vdev->vms_lock);
+	list_add_tail(&vm->link, &vdev->vms);
+	mutex_unlock(&vdev->vms_lock);
 	return vm;
 }
 
@@ -535,12 +643,15 @@ struct vsvm_vm *vsvm_vm_get(struct vsvm_vm *vm)
 static void vsvm_vm_free(struct kref *ref)
 {
 	struct vsvm_vm *vm = container_of(ref, struct vsvm_vm, ref);
-	struct drm_device *drm = &vm->vdev->drm;
+	struct vsvm_device *vdev = vm->vdev;
 
+	mutex_lock(&vdev->vms_lock);
+	list_del(&vm->link);
+	mutex_unlock(&vdev->vms_lock);
 	xa_destroy(&vm->pt);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
-	drm_dev_put(drm);
+	drm_dev_put(&vdev->drm);
 }
 
 /**
@@ -552,21 +663,47 @@ void vsvm_vm_put(struct vsvm_vm *vm)
 	kref_put(&vm->ref, vsvm_vm_free);
 }
 
+/* Drop the garbage collector's references; the ranges are removed. */
+static void vsvm_gc_drain(struct vsvm_vm *vm)
+{
+	struct vsvm_range *vrange;
+
+	spin_lock(&vm->gc_lock);
+	while ((vrange = list_first_entry_or_null(&vm->gc_list,
+						  struct vsvm_range,
+						  gc_link))) {
+		list_del_init(&vrange->gc_link);
+		vrange->removed = true;
+		spin_unlock(&vm->gc_lock);
+		drm_gpusvm_range_put(&vrange->base);
+		spin_lock(&vm->gc_lock);
+	}
+	spin_unlock(&vm->gc_lock);
+}
+
 /**
  * vsvm_vm_close() - Stop a VM and release everything it maps
- * @vm: The VM, no longer reachable from its file.
+ * @vm: The VM.
  *
- * Running jobs end with -ECANCELED and are waited for; then every GPU PTE
- * is zapped before the helpers release the ranges and their mappings.
+ * Running jobs and prefetches end with -ECANCELED and are waited for; then
+ * every GPU PTE is zapped before the helpers release the ranges and their
+ * mappings. Only the first call does anything; the file's and the device's
+ * teardown may both call it.
+ *
+ * Context: Process context; sleeps until the VM's jobs ended.
  */
 void vsvm_vm_close(struct vsvm_vm *vm)
 {
-	struct drm_gpusvm_range *range;
-	struct vsvm_range *vrange;
 	struct vsvm_pte *pte;
 	unsigned long index;
 
-	WRITE_ONCE(vm->closing, true);
+	mutex_lock(&vm->lock);
+	if (vm->closing) {
+		mutex_unlock(&vm->lock);
+		return;
+	}
+	vm->closing = true;
+	mutex_unlock(&vm->lock);
 	wait_event(vm->jobs_done, !atomic_read(&vm->active_jobs));
 
 	mutex_lock(&vm->lock);
@@ -578,19 +715,36 @@ void vsvm_vm_close(struct vsvm_vm *vm)
 	up_write(&vm->gpusvm.notifier_lock);
 	/* No invalidation runs after this: the notifiers are gone. */
 	drm_gpusvm_fini(&vm->gpusvm);
-
-	/* Drop the garbage collector's references to the removed ranges. */
-	spin_lock(&vm->gc_lock);
-	while ((vrange = list_first_entry_or_null(&vm->gc_list,
-						  struct vsvm_range,
-						  gc_link))) {
-		list_del_init(&vrange->gc_link);
-		spin_unlock(&vm->gc_lock);
-		range = &vrange->base;
-		drm_gpusvm_range_put(range);
-		spin_lock(&vm->gc_lock);
-	}
-	spin_unlock(&vm->gc_lock);
+	vsvm_gc_drain(vm);
 	mutex_unlock(&vm->lock);
 	cancel_work_sync(&vm->gc_work);
+}
+
+/**
+ * vsvm_vm_close_all() - Close every VM of a device
+ * @vdev: The device, unplugged: no VM is created any more.
+ *
+ * Context: Process context; sleeps until every VM's jobs ended.
+ */
+void vsvm_vm_close_all(struct vsvm_device *vdev)
+{
+	struct vsvm_vm *vm, *closed = NULL;
+
+	for (;;) {
+		mutex_lock(&vdev->vms_lock);
+		list_for_each_entry(vm, &vdev->vms, link) {
+			/* Closed already, or going: skip it. */
+			if (READ_ONCE(vm->closing) ||
+			    !kref_get_unless_zero(&vm->ref))
+				continue;
+			closed = vm;
+			break;
+		}
+		mutex_unlock(&vdev->vms_lock);
+		if (!closed)
+			return;
+		vsvm_vm_close(closed);
+		vsvm_vm_put(closed);
+		closed = NULL;
+	}
 }

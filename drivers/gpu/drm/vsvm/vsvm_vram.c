@@ -19,34 +19,20 @@
 /* How many allocations one VRAM allocation evicts before it gives up. */
 #define VSVM_EVICT_TRIES	64
 
-/**
- * struct vsvm_vram_page - What the emulation knows about one device page
- */
-struct vsvm_vram_page {
-	/** @backing: System page holding the data. */
-	struct page *backing;
-	/** @alloc: The allocation the page belongs to. */
-	struct vsvm_alloc *alloc;
-};
-
-static struct vsvm_device *vram_to_vdev(struct vsvm_vram *vram)
+static struct vsvm_device *vsvm_vram_to_vdev(struct vsvm_vram *vram)
 {
 	return container_of(vram, struct vsvm_device, vram);
 }
 
-static struct vsvm_vram *page_to_vram(struct page *page)
+static struct vsvm_vram *vsvm_page_to_vram(struct page *page)
 {
 	return container_of(page->pgmap, struct vsvm_vram, pagemap);
 }
 
-static unsigned long page_index(struct vsvm_vram *vram, struct page *page)
+static unsigned long vsvm_page_index(struct vsvm_vram *vram,
+				     struct page *page)
 {
 	return page_to_pfn(page) - vram->pfn_first;
-}
-
-static struct vsvm_vram_page *vram_pages(struct vsvm_vram *vram)
-{
-	return (struct vsvm_vram_page *)vram->backing;
 }
 
 /**
@@ -81,12 +67,12 @@ struct page *vsvm_vram_backing(struct vsvm_device *vdev, dma_addr_t offset)
 	if (index >= vram->npages)
 		return NULL;
 	spin_lock(&vram->lock);
-	page = vram_pages(vram)[index].backing;
+	page = vram->pages[index].backing;
 	spin_unlock(&vram->lock);
 	return page;
 }
 
-static struct vsvm_alloc *to_alloc(struct drm_pagemap_devmem *devmem)
+static struct vsvm_alloc *to_vsvm_alloc(struct drm_pagemap_devmem *devmem)
 {
 	return container_of(devmem, struct vsvm_alloc, devmem);
 }
@@ -123,13 +109,13 @@ static void vsvm_alloc_pfns(struct vsvm_alloc *alloc, unsigned long *pfn)
 static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 				    unsigned long npages, unsigned long *pfn)
 {
-	struct vsvm_alloc *alloc = to_alloc(devmem);
+	struct vsvm_alloc *alloc = to_vsvm_alloc(devmem);
 	struct vsvm_vram *vram = alloc->vram;
 	struct page **pages;
 	unsigned long i;
 	int err = 0;
 
-	if (WARN_ON(npages > alloc->npages))
+	if (WARN_ON_ONCE(npages > alloc->npages))
 		return -EINVAL;
 	vsvm_alloc_pfns(alloc, pfn);
 	if (alloc->populated)
@@ -150,7 +136,7 @@ static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 	spin_lock(&vram->lock);
 	for (i = 0; i < alloc->npages; i++) {
 		struct vsvm_vram_page *vp =
-			&vram_pages(vram)[pfn[i] - vram->pfn_first];
+			&vram->pages[pfn[i] - vram->pfn_first];
 
 		vp->backing = pages[i];
 		vp->alloc = alloc;
@@ -170,7 +156,7 @@ out:
 /* No device page of the allocation is left; maybe in atomic context. */
 static void vsvm_devmem_release(struct drm_pagemap_devmem *devmem)
 {
-	struct vsvm_alloc *alloc = to_alloc(devmem);
+	struct vsvm_alloc *alloc = to_vsvm_alloc(devmem);
 	struct vsvm_vram *vram = alloc->vram;
 
 	spin_lock(&vram->lock);
@@ -186,29 +172,29 @@ static void vsvm_vram_release_work(struct work_struct *work)
 	struct vsvm_vram *vram = container_of(work, struct vsvm_vram,
 					      release_work);
 	struct vsvm_alloc *alloc, *next;
+	struct gpu_buddy_block *block;
+	struct vsvm_vram_page *vp;
 	struct llist_node *list;
-	unsigned long *pfn;
-	unsigned long i;
+	unsigned long first, n, i;
+	struct page *page;
 
 	list = llist_del_all(&vram->release_list);
 	llist_for_each_entry_safe(alloc, next, list, release_node) {
-		pfn = kvcalloc(alloc->npages, sizeof(*pfn),
-			       GFP_KERNEL | __GFP_NOFAIL);
-		vsvm_alloc_pfns(alloc, pfn);
-		for (i = 0; alloc->populated && i < alloc->npages; i++) {
-			struct vsvm_vram_page *vp =
-				&vram_pages(vram)[pfn[i] - vram->pfn_first];
-			struct page *page;
-
-			spin_lock(&vram->lock);
-			page = vp->backing;
-			vp->backing = NULL;
-			vp->alloc = NULL;
-			spin_unlock(&vram->lock);
-			if (page)
-				__free_page(page);
+		list_for_each_entry(block, &alloc->blocks, link) {
+			first = gpu_buddy_block_offset(block) >> PAGE_SHIFT;
+			n = gpu_buddy_block_size(&vram->buddy, block) >>
+			    PAGE_SHIFT;
+			for (i = 0; alloc->populated && i < n; i++) {
+				vp = &vram->pages[first + i];
+				spin_lock(&vram->lock);
+				page = vp->backing;
+				vp->backing = NULL;
+				vp->alloc = NULL;
+				spin_unlock(&vram->lock);
+				if (page)
+					__free_page(page);
+			}
 		}
-		kvfree(pfn);
 
 		mutex_lock(&vram->buddy_lock);
 		gpu_buddy_free_list(&vram->buddy, &alloc->blocks, 0);
@@ -216,16 +202,6 @@ static void vsvm_vram_release_work(struct work_struct *work)
 		atomic64_sub(alloc->npages, &vram->pages_used);
 		vsvm_vram_alloc_put(alloc);
 	}
-}
-
-static void copy_page_data(struct page *dst, struct page *src)
-{
-	void *d = kmap_local_page(dst);
-	void *s = kmap_local_page(src);
-
-	memcpy(d, s, PAGE_SIZE);
-	kunmap_local(s);
-	kunmap_local(d);
 }
 
 /*
@@ -244,16 +220,16 @@ static int vsvm_copy(struct page **pages,
 
 	for (i = 0; i < npages && !vram; i++)
 		if (pages[i])
-			vram = page_to_vram(pages[i]);
+			vram = vsvm_page_to_vram(pages[i]);
 	if (!vram)
 		return 0;
-	vdev = vram_to_vdev(vram);
+	vdev = vsvm_vram_to_vdev(vram);
 
 	for (i = 0; i < npages; i++) {
 		if (!pages[i])
 			continue;
 		phys = vsvm_translate(vdev, pagemap_addr[i].addr);
-		backing = vram_pages(vram)[page_index(vram, pages[i])].backing;
+		backing = vram->pages[vsvm_page_index(vram, pages[i])].backing;
 		if (!phys || !backing) {
 			atomic64_inc(&vdev->stats.iommu_faults);
 			drm_err_ratelimited(&vdev->drm,
@@ -262,9 +238,9 @@ static int vsvm_copy(struct page **pages,
 			return -EIO;
 		}
 		if (to_ram)
-			copy_page_data(pfn_to_page(PHYS_PFN(phys)), backing);
+			copy_highpage(pfn_to_page(PHYS_PFN(phys)), backing);
 		else
-			copy_page_data(backing, pfn_to_page(PHYS_PFN(phys)));
+			copy_highpage(backing, pfn_to_page(PHYS_PFN(phys)));
 		copied++;
 	}
 
@@ -307,15 +283,15 @@ vsvm_device_map(struct drm_pagemap *dpagemap, struct device *dev,
 		struct page *page, unsigned int order,
 		enum dma_data_direction dir)
 {
-	struct vsvm_vram *vram = page_to_vram(page);
+	struct vsvm_vram *vram = vsvm_page_to_vram(page);
 	struct vsvm_alloc *alloc;
 	dma_addr_t addr = DMA_MAPPING_ERROR;
 
 	if (dev == dpagemap->dev) {
-		addr = (dma_addr_t)page_index(vram, page) << PAGE_SHIFT;
+		addr = (dma_addr_t)vsvm_page_index(vram, page) << PAGE_SHIFT;
 		/* Mapped by the GPU: the allocation was used just now. */
 		spin_lock(&vram->lock);
-		alloc = vram_pages(vram)[page_index(vram, page)].alloc;
+		alloc = vram->pages[vsvm_page_index(vram, page)].alloc;
 		if (alloc && !list_empty(&alloc->lru_link))
 			list_move_tail(&alloc->lru_link, &vram->lru);
 		spin_unlock(&vram->lock);
@@ -473,9 +449,8 @@ int vsvm_vram_init(struct vsvm_device *vdev, unsigned long size)
 	vram->pfn_first = PHYS_PFN(res->start);
 	vram->npages = size >> PAGE_SHIFT;
 
-	vram->backing = kvcalloc(vram->npages, sizeof(struct vsvm_vram_page),
-				 GFP_KERNEL);
-	if (!vram->backing)
+	vram->pages = kvcalloc(vram->npages, sizeof(*vram->pages), GFP_KERNEL);
+	if (!vram->pages)
 		return -ENOMEM;
 	err = gpu_buddy_init(&vram->buddy, size, PAGE_SIZE);
 	if (err)
@@ -497,7 +472,7 @@ unmap:
 fini_buddy:
 	gpu_buddy_fini(&vram->buddy);
 free_backing:
-	kvfree(vram->backing);
+	kvfree(vram->pages);
 	vram->npages = 0;
 	return err;
 }
@@ -527,6 +502,6 @@ void vsvm_vram_fini(struct vsvm_device *vdev)
 	flush_work(&vram->release_work);
 	drm_pagemap_put(&vram->dpagemap);
 	gpu_buddy_fini(&vram->buddy);
-	kvfree(vram->backing);
+	kvfree(vram->pages);
 	vram->npages = 0;
 }

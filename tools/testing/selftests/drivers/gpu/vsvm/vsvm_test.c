@@ -155,7 +155,9 @@ static struct drm_vsvm_exec job_args(const struct vsvm_gpu *g, __u32 op,
 		.src = op == DRM_VSVM_OP_COPY || op == DRM_VSVM_OP_CHECKSUM ?
 		       vsvm_va(src) : 0,
 		.size = size,
-		.value = value,
+		/* Only the operations that use it may have a value. */
+		.value = op == DRM_VSVM_OP_FILL || op == DRM_VSVM_OP_ATOMIC_INC ?
+			 value : 0,
 		.flags = g->vram ? DRM_VSVM_EXEC_VRAM : 0,
 		.repeat = repeat,
 	};
