@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Boots one configuration's kernel, as build.sh built it (this builds no
-# kernel), to userspace in QEMU with two edu PCI devices behind an emulated
-# Intel IOMMU, and runs the vsvm selftests there: each
+# kernel), to userspace in QEMU and runs the vsvm selftests there: debug
+# with two edu PCI devices behind an emulated Intel IOMMU (SMP), fast as a
+# smoke run on two platform devices of the driver with direct DMA. Each
 # tools/testing/selftests/drivers/gpu/vsvm/*_test.c is one static binary in
 # the initramfs, run by /init (guest/init.c).
 #
@@ -38,7 +39,23 @@ give_up() {
 	exit 1
 }
 
-for opt in BLK_DEV_INITRD DEVTMPFS TMPFS DEBUG_FS PCI ACPI INTEL_IOMMU; do
+case $config in
+debug)
+	# The real thing: two edu PCI devices behind a strict Intel IOMMU.
+	needed=(BLK_DEV_INITRD DEVTMPFS TMPFS DEBUG_FS PCI ACPI INTEL_IOMMU DRM_VSVM)
+	machine=(-machine q35 -smp 2 -device intel-iommu -device edu -device edu)
+	cmdline_extra="intel_iommu=on iommu.strict=1"
+	judge=()
+	;;
+*)
+	# A smoke run: two platform devices of the driver, direct DMA.
+	needed=(BLK_DEV_INITRD DEVTMPFS TMPFS DEBUG_FS DRM_VSVM)
+	machine=()
+	cmdline_extra="vsvm.platform_devices=2"
+	judge=(--no-iommu)
+	;;
+esac
+for opt in "${needed[@]}"; do
 	grep -q "^CONFIG_$opt=y" "$build/.config" 2>/dev/null || \
 		give_up "no CONFIG_$opt=y in $build/.config: this kernel cannot run the guest"
 done
@@ -69,7 +86,7 @@ for src in "$TREE/$srcdir"/*_test.c; do
 done
 "$HARNESS/guest/mkinitramfs.py" "$work/initramfs.cpio" "$work/init" "${binaries[@]}"
 
-cmdline="console=ttyS0 kunit.enable=0 intel_iommu=on iommu.strict=1 panic=-1"
+cmdline="console=ttyS0 kunit.enable=0 $cmdline_extra panic=-1"
 if [ -n "${SELFTEST_BINS:-}" ]; then
 	IFS=, read -ra names <<< "$SELFTEST_BINS"
 	for name in "${names[@]}"; do
@@ -81,8 +98,7 @@ fi
 
 # kunit.py's x86_64 command line (qemu_configs/x86_64.py), with a q35
 # machine for the IOMMU; panic=-1 and -no-reboot end QEMU on a panic.
-qemu=(qemu-system-x86_64 -nodefaults -machine q35 -m 2048 -smp 2
-      -device intel-iommu -device edu -device edu
+qemu=(qemu-system-x86_64 -nodefaults -m 2048 "${machine[@]}"
       -kernel "$work/bzImage" -initrd "$work/initramfs.cpio" -append "$cmdline"
       -no-reboot -nographic -serial stdio -bios qboot.rom)
 
@@ -99,4 +115,4 @@ log "selftests $config: ran in $((SECONDS - start)) s, /init at ${init_at:-?} s 
 	"(console log: out/test/selftests-$config.log)"
 
 "$HARNESS/selftests.py" --config "$config" --log "$logfile" --counts "$counts" \
-	--qemu-status "$status" --timeout "$timeout" --tests "${names[@]}"
+	--qemu-status "$status" --timeout "$timeout" "${judge[@]}" --tests "${names[@]}"

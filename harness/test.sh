@@ -16,8 +16,9 @@
 
 configs=${CONFIG:-fast debug}
 suite=${SUITE:-}
-# The configurations whose kernel boots the selftest guest.
-guest_configs=debug
+# The configurations whose kernel boots the selftest guest: debug behind the
+# IOMMU, fast (a smoke run) on platform devices with direct DMA.
+guest_configs="fast debug"
 boots_guest() { [[ " $guest_configs " == *" $1 "* ]]; }
 total_start=$SECONDS
 

@@ -5,6 +5,7 @@
  *
  * It binds QEMU's "edu" PCI device (1234:11e8) only for what a PCI function
  * behind an IOMMU gives a GPU: a struct device whose DMA addresses are IOVAs.
+ * Where there is none, it creates platform devices of its own (direct DMA).
  * The GPU engine is software: it reaches memory only through those
  * addresses, translated by the device's IOMMU domain, under the GPU
  * page-table lock that every invalidation takes.
@@ -13,6 +14,7 @@
 #include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/platform_device.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
@@ -289,27 +291,21 @@ static const struct drm_driver vsvm_drm_driver = {
 	.minor = 0,
 };
 
-static int vsvm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+/* Set up a device whose DMA mask is set; devres of @dev. */
+static int vsvm_device_probe(struct device *dev)
 {
 	struct iommu_domain *domain;
 	struct vsvm_device *vdev;
 	int err;
 
-	err = pcim_enable_device(pdev);
-	if (err)
-		return err;
-	err = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
-	if (err)
-		return err;
-
-	vdev = devm_drm_dev_alloc(&pdev->dev, &vsvm_drm_driver,
-				  struct vsvm_device, drm);
+	vdev = devm_drm_dev_alloc(dev, &vsvm_drm_driver, struct vsvm_device,
+				  drm);
 	if (IS_ERR(vdev))
 		return PTR_ERR(vdev);
-	pci_set_drvdata(pdev, vdev);
+	dev_set_drvdata(dev, vdev);
 
 	/* A translating domain: the engine reaches memory through it. */
-	domain = iommu_get_domain_for_dev(&pdev->dev);
+	domain = iommu_get_domain_for_dev(dev);
 	if (domain && (domain->type & __IOMMU_DOMAIN_PAGING))
 		vdev->domain = domain;
 
@@ -336,9 +332,9 @@ destroy_wq:
 	return err;
 }
 
-static void vsvm_remove(struct pci_dev *pdev)
+static void vsvm_device_remove(struct device *dev)
 {
-	struct vsvm_device *vdev = pci_get_drvdata(pdev);
+	struct vsvm_device *vdev = dev_get_drvdata(dev);
 
 	/*
 	 * No new VM, job or migration; the VMs of files still open end their
@@ -351,6 +347,24 @@ static void vsvm_remove(struct pci_dev *pdev)
 	destroy_workqueue(vdev->wq);
 }
 
+static int vsvm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	int err;
+
+	err = pcim_enable_device(pdev);
+	if (err)
+		return err;
+	err = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (err)
+		return err;
+	return vsvm_device_probe(&pdev->dev);
+}
+
+static void vsvm_pci_remove(struct pci_dev *pdev)
+{
+	vsvm_device_remove(&pdev->dev);
+}
+
 static const struct pci_device_id vsvm_pci_ids[] = {
 	{ PCI_DEVICE(0x1234, 0x11e8) },	/* QEMU edu */
 	{ }
@@ -360,10 +374,90 @@ MODULE_DEVICE_TABLE(pci, vsvm_pci_ids);
 static struct pci_driver vsvm_pci_driver = {
 	.name = "vsvm",
 	.id_table = vsvm_pci_ids,
-	.probe = vsvm_probe,
-	.remove = vsvm_remove,
+	.probe = vsvm_pci_probe,
+	.remove = vsvm_pci_remove,
 };
-module_pci_driver(vsvm_pci_driver);
+
+/*
+ * Without a PCI device, a platform device of the driver's own: the same GPU
+ * with direct DMA, for machines without an IOMMU.
+ */
+static unsigned int platform_devices;
+module_param(platform_devices, uint, 0444);
+MODULE_PARM_DESC(platform_devices, "Devices without PCI (direct DMA) to create (default 0)");
+
+#define VSVM_MAX_PLATFORM_DEVICES	4
+
+static struct platform_device *vsvm_pdevs[VSVM_MAX_PLATFORM_DEVICES];
+
+static int vsvm_platform_probe(struct platform_device *pdev)
+{
+	int err;
+
+	err = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (err)
+		return err;
+	return vsvm_device_probe(&pdev->dev);
+}
+
+static void vsvm_platform_remove(struct platform_device *pdev)
+{
+	vsvm_device_remove(&pdev->dev);
+}
+
+static struct platform_driver vsvm_platform_driver = {
+	.driver.name = "vsvm",
+	.probe = vsvm_platform_probe,
+	.remove = vsvm_platform_remove,
+};
+
+static void vsvm_platform_fini(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vsvm_pdevs); i++) {
+		if (vsvm_pdevs[i])
+			platform_device_unregister(vsvm_pdevs[i]);
+		vsvm_pdevs[i] = NULL;
+	}
+	platform_driver_unregister(&vsvm_platform_driver);
+}
+
+static int __init vsvm_init(void)
+{
+	unsigned int i, n = min(platform_devices, VSVM_MAX_PLATFORM_DEVICES);
+	int err;
+
+	err = platform_driver_register(&vsvm_platform_driver);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		vsvm_pdevs[i] = platform_device_register_simple("vsvm", i,
+								NULL, 0);
+		if (IS_ERR(vsvm_pdevs[i])) {
+			err = PTR_ERR(vsvm_pdevs[i]);
+			vsvm_pdevs[i] = NULL;
+			goto fini;
+		}
+	}
+	err = pci_register_driver(&vsvm_pci_driver);
+	if (err)
+		goto fini;
+	return 0;
+
+fini:
+	vsvm_platform_fini();
+	return err;
+}
+
+static void __exit vsvm_exit(void)
+{
+	pci_unregister_driver(&vsvm_pci_driver);
+	vsvm_platform_fini();
+}
+
+module_init(vsvm_init);
+module_exit(vsvm_exit);
 
 MODULE_DESCRIPTION("Virtual SVM GPU, reference driver of the DRM GPU SVM helpers");
 MODULE_LICENSE("GPL");
