@@ -86,7 +86,8 @@ for src in "$TREE/$srcdir"/*_test.c; do
 done
 "$HARNESS/guest/mkinitramfs.py" "$work/initramfs.cpio" "$work/init" "${binaries[@]}"
 
-cmdline="console=ttyS0 kunit.enable=0 $cmdline_extra panic=-1"
+# A small VRAM, so that a few ten MiB overcommit it.
+cmdline="console=ttyS0 kunit.enable=0 vsvm.vram_mb=16 $cmdline_extra panic=-1"
 if [ -n "${SELFTEST_BINS:-}" ]; then
 	IFS=, read -ra names <<< "$SELFTEST_BINS"
 	for name in "${names[@]}"; do

@@ -227,6 +227,13 @@
  *			}
  *		}
  *	}
+ *
+ * A range stays in its notifier's tree until drm_gpusvm_range_remove(), so a
+ * second %MMU_NOTIFY_UNMAP may find it while the garbage collector, which
+ * runs without the notifier lock, is about to remove it. The collector takes
+ * a range off its list and marks it taken under the list's lock, and the
+ * callback queues only ranges not taken: removing a range twice is a caller
+ * bug (a warning).
  */
 
 static bool drm_gpusvm_chunk_sizes_valid(const unsigned long *chunk_sizes,

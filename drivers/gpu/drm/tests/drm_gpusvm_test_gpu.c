@@ -123,7 +123,7 @@ static void test_gpu_queue_gc(struct test_gpu *gpu,
 	struct test_gpu_range *r = to_test_range(range);
 
 	spin_lock(&gpu->gc_lock);
-	if (list_empty(&r->gc_link)) {
+	if (!r->removed && list_empty(&r->gc_link)) {
 		drm_gpusvm_range_get(range);
 		list_add_tail(&r->gc_link, &gpu->gc_list);
 	}
@@ -177,6 +177,8 @@ void test_gpu_garbage_collect(struct test_gpu *gpu)
 						 struct test_gpu_range,
 						 gc_link))) {
 		list_del_init(&range->gc_link);
+		/* An invalidation that still finds it must not queue it again. */
+		range->removed = true;
 		spin_unlock(&gpu->gc_lock);
 
 		/* drm_gpusvm_fini() already removed every range. */

@@ -88,6 +88,8 @@ struct test_gpu_range {
 	struct drm_gpusvm_range base;
 	/** @gc_link: Entry in &test_gpu.gc_list, protected by its lock. */
 	struct list_head gc_link;
+	/** @removed: Taken off &test_gpu.gc_list for removal, under its lock. */
+	bool removed;
 };
 
 /**

@@ -1259,6 +1259,52 @@ TEST_F(vsvm, prefetch_to_system_evicts)
 	expect_pattern(_metadata, buf, 0, BUF_SIZE, 42, "CPU after eviction");
 }
 
+/*
+ * More SVM memory than VRAM: prefetching twice the device's VRAM, 2M at a
+ * time, evicts the least recently used allocations to make room; every byte
+ * reads back right, from VRAM and from system memory. The guest boots with
+ * a small VRAM (vsvm.vram_mb) so that this stays quick.
+ */
+TEST_F_TIMEOUT(vsvm, footprint_larger_than_vram, 180)
+{
+	const struct vsvm_gpu *g = &self->gpu;
+	struct drm_vsvm_stats s0, s1;
+	size_t size, off, chunk = 2UL << 20;
+	char *map, *buf;
+
+	s0 = stats_of(_metadata, g);
+	size = 2 * s0.vram_pages_total * PAGE;
+	if (!size || size > (64UL << 20))
+		SKIP(return, "%llu pages of VRAM: boot with vsvm.vram_mb=16 or less",
+		     (unsigned long long)s0.vram_pages_total);
+
+	/* 2M-aligned, so that the ranges are 2M. */
+	map = mmap(NULL, size + chunk, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	buf = (char *)(((unsigned long)map + chunk - 1) & ~(chunk - 1));
+	vsvm_pattern_fill(buf, size, 46);
+
+	for (off = 0; off < size; off += chunk)
+		ASSERT_EQ(0, vsvm_prefetch(g->fd, g->vm, DRM_VSVM_REGION_VRAM,
+					   buf + off, chunk, 0))
+			TH_LOG("prefetch of 2M at +%#zx of %#zx to VRAM", off,
+			       size);
+	s1 = stats_of(_metadata, g);
+	ASSERT_LT(s0.evictions, s1.evictions)
+		TH_LOG("twice the VRAM cannot fit without evicting");
+	ASSERT_LE(s0.bytes_to_vram + size, s1.bytes_to_vram);
+	ASSERT_LE(s1.vram_pages_used, s1.vram_pages_total);
+	ASSERT_LT(0, s1.vm_vram_pages_mapped)
+		TH_LOG("the last chunks prefetched stay in VRAM");
+
+	ASSERT_EQ(vsvm_pattern_checksum(46, 0, size),
+		  gpu_checksum(_metadata, g, buf, size))
+		TH_LOG("the GPU reads every byte, in VRAM or evicted");
+	expect_pattern(_metadata, buf, 0, size, 46, "CPU after the evictions");
+	ASSERT_EQ(0, munmap(map, size + chunk));
+}
+
 TEST_F(vsvm, released_iovas_are_checked)
 {
 	struct vsvm_gpu other = self->gpu;
