@@ -33,6 +33,7 @@ extern "C" {
 #define DRM_VSVM_EXEC		0x02
 #define DRM_VSVM_PREFETCH	0x03
 #define DRM_VSVM_STATS		0x04
+#define DRM_VSVM_MADVISE	0x05
 
 /**
  * struct drm_vsvm_vm_create - Create a GPU VM mirroring the caller's mm
@@ -194,6 +195,52 @@ struct drm_vsvm_stats {
 	__u64 vm_pages_mapped;
 	/** @vm_vram_pages_mapped: Of those, pages in VRAM. */
 	__u64 vm_vram_pages_mapped;
+	/**
+	 * @vm_peer_pages_mapped: Of those, pages in another device's VRAM,
+	 * mapped in place (devices of one owner group).
+	 */
+	__u64 vm_peer_pages_mapped;
+	/**
+	 * @owner_group: 1 when the device shares its device-private owner
+	 * with the other vsvm devices (the owner_group module parameter when
+	 * it was bound), so that they map each other's VRAM in place.
+	 */
+	__u64 owner_group;
+};
+
+/* Where GPU faults place the pages of a span (&drm_vsvm_madvise.placement). */
+#define DRM_VSVM_PLACE_DEFAULT	0	/* system memory, VRAM for DRM_VSVM_EXEC_VRAM jobs */
+#define DRM_VSVM_PLACE_SYSTEM	1	/* system memory, whatever the job asks */
+#define DRM_VSVM_PLACE_VRAM	2	/* VRAM, whatever the job asks */
+
+/* How the GPU does atomics in a span (&drm_vsvm_madvise.atomic). */
+#define DRM_VSVM_ATOMIC_DEFAULT	0	/* wherever the pages are */
+#define DRM_VSVM_ATOMIC_DEVICE	1	/* only in VRAM: the pages move there first */
+
+/**
+ * struct drm_vsvm_madvise - Set the attributes of a span of a VM
+ *
+ * Attributes belong to GPU virtual addresses, not to pages: they stay when
+ * the CPU unmaps and maps memory again, and a later call over part of a span
+ * splits it. Page aligned. They apply from the next GPU fault on: pages
+ * already mapped stay where they are until they are invalidated.
+ *
+ * An atomic job on a DRM_VSVM_ATOMIC_DEVICE span whose pages cannot move to
+ * VRAM (a shared mapping, say) ends with -EOPNOTSUPP at the first such page.
+ */
+struct drm_vsvm_madvise {
+	/** @vm_id: The VM. */
+	__u32 vm_id;
+	/** @pad: Must be 0. */
+	__u32 pad;
+	/** @start: Start of the span, a GPU (= CPU) virtual address. */
+	__u64 start;
+	/** @size: Size of the span in bytes. */
+	__u64 size;
+	/** @placement: DRM_VSVM_PLACE_*. */
+	__u32 placement;
+	/** @atomic: DRM_VSVM_ATOMIC_*. */
+	__u32 atomic;
 };
 
 #define DRM_IOCTL_VSVM_VM_CREATE \
@@ -206,6 +253,8 @@ struct drm_vsvm_stats {
 	DRM_IOW(DRM_COMMAND_BASE + DRM_VSVM_PREFETCH, struct drm_vsvm_prefetch)
 #define DRM_IOCTL_VSVM_STATS \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_STATS, struct drm_vsvm_stats)
+#define DRM_IOCTL_VSVM_MADVISE \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_VSVM_MADVISE, struct drm_vsvm_madvise)
 
 #if defined(__cplusplus)
 }

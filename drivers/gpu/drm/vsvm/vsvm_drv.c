@@ -30,6 +30,13 @@ static unsigned int vram_mb = 128;
 module_param(vram_mb, uint, 0444);
 MODULE_PARM_DESC(vram_mb, "Emulated VRAM per device in MiB (default 128, 0: none)");
 
+static bool owner_group;
+module_param(owner_group, bool, 0644);
+MODULE_PARM_DESC(owner_group, "Devices bound from now on share one device-private owner and map each other's VRAM in place (default false)");
+
+/* The driver's devices, for owner groups. */
+static struct drm_pagemap_owner_list vsvm_owner_list;
+
 #define VSVM_MAX_SPAN	SZ_1G
 
 static struct vsvm_vm *vsvm_lookup_vm(struct drm_file *file, u32 id)
@@ -226,9 +233,32 @@ static int vsvm_stats_ioctl(struct drm_device *drm, void *data,
 	args->vm_pages_mapped = vm ? atomic64_read(&vm->pages_mapped) : 0;
 	args->vm_vram_pages_mapped =
 		vm ? atomic64_read(&vm->vram_pages_mapped) : 0;
+	args->vm_peer_pages_mapped =
+		vm ? atomic64_read(&vm->peer_pages_mapped) : 0;
+	args->owner_group = vdev->grouped;
 	if (vm)
 		vsvm_vm_put(vm);
 	return 0;
+}
+
+static int vsvm_madvise_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file)
+{
+	struct drm_vsvm_madvise *args = data;
+	struct vsvm_vm *vm;
+	int err;
+
+	if (args->pad || args->placement > DRM_VSVM_PLACE_VRAM ||
+	    args->atomic > DRM_VSVM_ATOMIC_DEVICE ||
+	    !vsvm_span_ok(args->start, args->size, PAGE_SIZE))
+		return -EINVAL;
+	vm = vsvm_lookup_vm(file, args->vm_id);
+	if (!vm)
+		return -ENOENT;
+	err = vsvm_madvise(vm, args->start, args->start + args->size,
+			   args->placement, args->atomic);
+	vsvm_vm_put(vm);
+	return err;
 }
 
 static const struct drm_ioctl_desc vsvm_ioctls[] = {
@@ -237,6 +267,7 @@ static const struct drm_ioctl_desc vsvm_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(VSVM_EXEC, vsvm_exec_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(VSVM_PREFETCH, vsvm_prefetch_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(VSVM_STATS, vsvm_stats_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_MADVISE, vsvm_madvise_ioctl, DRM_RENDER_ALLOW),
 };
 
 static int vsvm_open(struct drm_device *drm, struct drm_file *file)
@@ -291,6 +322,15 @@ static const struct drm_driver vsvm_drm_driver = {
 	.minor = 0,
 };
 
+/* Devices bound with owner_group set reach each other's VRAM. */
+static bool vsvm_has_interconnect(struct drm_pagemap_peer *p1,
+				  struct drm_pagemap_peer *p2)
+{
+	struct vsvm_device *v1 = p1->private, *v2 = p2->private;
+
+	return v1->grouped && v2->grouped;
+}
+
 /* Set up a device whose DMA mask is set; devres of @dev. */
 static int vsvm_device_probe(struct device *dev)
 {
@@ -311,9 +351,19 @@ static int vsvm_device_probe(struct device *dev)
 
 	mutex_init(&vdev->vms_lock);
 	INIT_LIST_HEAD(&vdev->vms);
+	vdev->grouped = READ_ONCE(owner_group);
+	vdev->peer.private = vdev;
+	err = drm_pagemap_acquire_owner(&vdev->peer, &vsvm_owner_list,
+					vsvm_has_interconnect);
+	if (err)
+		return err;
+	vdev->owner = vdev->peer.owner;
+
 	vdev->wq = alloc_workqueue("vsvm", WQ_UNBOUND, 0);
-	if (!vdev->wq)
-		return -ENOMEM;
+	if (!vdev->wq) {
+		err = -ENOMEM;
+		goto release_owner;
+	}
 	err = vsvm_vram_init(vdev, (unsigned long)vram_mb * SZ_1M);
 	if (err)
 		goto destroy_wq;
@@ -321,14 +371,17 @@ static int vsvm_device_probe(struct device *dev)
 	if (err)
 		goto fini_vram;
 
-	drm_info(&vdev->drm, "%u MiB of VRAM, DMA %s\n", vram_mb,
-		 vdev->domain ? "through the IOMMU" : "direct");
+	drm_info(&vdev->drm, "%u MiB of VRAM, DMA %s, %s owner\n", vram_mb,
+		 vdev->domain ? "through the IOMMU" : "direct",
+		 vdev->grouped ? "group" : "own");
 	return 0;
 
 fini_vram:
 	vsvm_vram_fini(vdev);
 destroy_wq:
 	destroy_workqueue(vdev->wq);
+release_owner:
+	drm_pagemap_release_owner(&vdev->peer);
 	return err;
 }
 
@@ -345,6 +398,7 @@ static void vsvm_device_remove(struct device *dev)
 	flush_workqueue(vdev->wq);
 	vsvm_vram_fini(vdev);
 	destroy_workqueue(vdev->wq);
+	drm_pagemap_release_owner(&vdev->peer);
 }
 
 static int vsvm_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -428,6 +482,7 @@ static int __init vsvm_init(void)
 	unsigned int i, n = min(platform_devices, VSVM_MAX_PLATFORM_DEVICES);
 	int err;
 
+	drm_pagemap_owner_list_init(&vsvm_owner_list);
 	err = platform_driver_register(&vsvm_platform_driver);
 	if (err)
 		return err;

@@ -11,6 +11,7 @@
 #include <linux/gpu_buddy.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/maple_tree.h>
 #include <linux/memremap.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -21,6 +22,7 @@
 #include <drm/drm_device.h>
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_pagemap.h>
+#include <drm/drm_pagemap_util.h>
 
 struct iommu_domain;
 struct vsvm_alloc;
@@ -106,6 +108,16 @@ struct vsvm_device {
 	struct drm_device drm;
 	/** @domain: The device's IOMMU domain, NULL when DMA is direct. */
 	struct iommu_domain *domain;
+	/** @peer: The device on the driver's owner list. */
+	struct drm_pagemap_peer peer;
+	/**
+	 * @owner: The device-private owner of the device's VRAM and GPU VMs:
+	 * shared with the other devices bound with the owner_group parameter
+	 * set, which then map each other's VRAM in place.
+	 */
+	void *owner;
+	/** @grouped: Bound with the owner_group parameter set. */
+	bool grouped;
 	/** @vram: Its emulated VRAM. */
 	struct vsvm_vram vram;
 	/** @wq: Where jobs run. */
@@ -140,10 +152,11 @@ struct vsvm_alloc {
 	struct llist_node release_node;
 };
 
-/* A GPU page-table entry is valid / writable / points into VRAM. */
+/* A GPU page-table entry is valid / writable / in VRAM / in a peer's VRAM. */
 #define VSVM_PTE_VALID		BIT(0)
 #define VSVM_PTE_WRITE		BIT(1)
 #define VSVM_PTE_VRAM		BIT(2)
+#define VSVM_PTE_PEER		BIT(3)
 
 /**
  * struct vsvm_pte - One 4K entry of a GPU page table
@@ -151,11 +164,14 @@ struct vsvm_alloc {
  * @addr is what the device uses: an IOVA (or a physical address without
  * IOMMU) for system pages, an offset in VRAM for device pages. @phys is the
  * physical address @addr translated to when the entry was written: the GPU
- * engine checks every access against it.
+ * engine checks every access against it. A device page may be in a peer's
+ * VRAM (devices of one owner group): @vram says whose.
  */
 struct vsvm_pte {
 	/** @addr: Device address of the page. */
 	dma_addr_t addr;
+	/** @vram: The VRAM a device page is in, NULL for a system page. */
+	struct vsvm_vram *vram;
 	/** @phys: Physical address at commit (system pages). */
 	phys_addr_t phys;
 	/** @flags: VSVM_PTE_*. */
@@ -206,6 +222,13 @@ struct vsvm_vm {
 	atomic64_t pages_mapped;
 	/** @vram_pages_mapped: Entries in @pt that point into VRAM. */
 	atomic64_t vram_pages_mapped;
+	/** @peer_pages_mapped: Of those, entries into a peer's VRAM. */
+	atomic64_t peer_pages_mapped;
+	/**
+	 * @attrs: Attributes of GPU VA spans (DRM_IOCTL_VSVM_MADVISE):
+	 * xa_mk_value() of VSVM_ATTR_*(); absent means the defaults.
+	 */
+	struct maple_tree attrs;
 	/** @ranges: Ranges allocated and not freed. */
 	atomic64_t ranges;
 	/** @gc_lock: Protects @gc_list. */
@@ -238,13 +261,23 @@ static inline struct vsvm_device *to_vsvm_device(struct drm_device *drm)
 	return container_of(drm, struct vsvm_device, drm);
 }
 
+/* An attribute entry of &vsvm_vm.attrs. */
+#define VSVM_ATTR(placement, atomic)	((placement) | (atomic) << 4)
+#define VSVM_ATTR_PLACEMENT(attr)	((attr) & 0xf)
+#define VSVM_ATTR_ATOMIC(attr)		((attr) >> 4 & 0xf)
+
+/* What a GPU fault is for. */
+#define VSVM_FAULT_WRITE	BIT(0)	/* the GPU writes */
+#define VSVM_FAULT_VRAM		BIT(1)	/* the job asks for VRAM */
+#define VSVM_FAULT_ATOMIC	BIT(2)	/* an atomic access */
+
 /* vsvm_vram.c */
 int vsvm_vram_init(struct vsvm_device *vdev, unsigned long size);
 void vsvm_vram_fini(struct vsvm_device *vdev);
 struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_device *vdev,
 				   struct mm_struct *mm, unsigned long size);
 void vsvm_vram_alloc_put(struct vsvm_alloc *alloc);
-struct page *vsvm_vram_backing(struct vsvm_device *vdev, dma_addr_t offset);
+struct page *vsvm_vram_backing(struct vsvm_vram *vram, dma_addr_t offset);
 phys_addr_t vsvm_translate(struct vsvm_device *vdev, dma_addr_t addr);
 
 /* vsvm_svm.c */
@@ -255,8 +288,11 @@ int vsvm_vm_begin(struct vsvm_vm *vm);
 void vsvm_vm_end(struct vsvm_vm *vm);
 struct vsvm_vm *vsvm_vm_get(struct vsvm_vm *vm);
 void vsvm_vm_put(struct vsvm_vm *vm);
-int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
-		   bool vram, unsigned long timeslice_ms);
+int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, unsigned int flags,
+		   unsigned long timeslice_ms);
+unsigned long vsvm_vm_attr(struct vsvm_vm *vm, unsigned long addr);
+int vsvm_madvise(struct vsvm_vm *vm, unsigned long start, unsigned long end,
+		 u32 placement, u32 atomic);
 int vsvm_prefetch(struct vsvm_vm *vm, unsigned long start, unsigned long end,
 		  bool vram, unsigned long timeslice_ms);
 

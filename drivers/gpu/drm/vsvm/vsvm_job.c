@@ -46,7 +46,7 @@ static void vsvm_job_free(struct kref *ref)
  * page committed is an IOMMU fault.
  */
 static struct page *vsvm_engine_page(struct vsvm_vm *vm, unsigned long addr,
-				     bool write)
+				     bool write, bool atomic)
 {
 	struct vsvm_device *vdev = vm->vdev;
 	struct vsvm_pte *pte;
@@ -60,9 +60,13 @@ static struct page *vsvm_engine_page(struct vsvm_vm *vm, unsigned long addr,
 		return NULL;
 	if (write && !(pte->flags & VSVM_PTE_WRITE))
 		return NULL;
+	/* A span whose atomics are done in VRAM only. */
+	if (atomic && !(pte->flags & VSVM_PTE_VRAM) &&
+	    VSVM_ATTR_ATOMIC(vsvm_vm_attr(vm, addr)) == DRM_VSVM_ATOMIC_DEVICE)
+		return NULL;
 
 	if (pte->flags & VSVM_PTE_VRAM) {
-		page = vsvm_vram_backing(vdev, pte->addr);
+		page = vsvm_vram_backing(pte->vram, pte->addr);
 		if (page)
 			return page;
 	} else {
@@ -100,7 +104,8 @@ static int vsvm_engine_lock(struct vsvm_job *job, struct vsvm_access *acc,
 			    u64 *fault_addr)
 {
 	struct vsvm_vm *vm = job->vm;
-	bool vram = job->args.flags & DRM_VSVM_EXEC_VRAM;
+	bool atomic = job->args.op == DRM_VSVM_OP_ATOMIC_INC;
+	unsigned int flags;
 	int tries, i, err;
 	struct page *page;
 
@@ -111,7 +116,7 @@ static int vsvm_engine_lock(struct vsvm_job *job, struct vsvm_access *acc,
 		drm_gpusvm_notifier_lock(&vm->gpusvm);
 		for (i = 0; i < acc->n; i++) {
 			page = vsvm_engine_page(vm, acc->addr[i],
-						acc->write[i]);
+						acc->write[i], atomic);
 			if (IS_ERR_OR_NULL(page))
 				break;
 			acc->page[i] = page;
@@ -125,7 +130,12 @@ static int vsvm_engine_lock(struct vsvm_job *job, struct vsvm_access *acc,
 			return PTR_ERR(page);
 
 		job->args.gpu_faults++;
-		err = vsvm_gpu_fault(vm, acc->addr[i], acc->write[i], vram,
+		flags = acc->write[i] ? VSVM_FAULT_WRITE : 0;
+		if (job->args.flags & DRM_VSVM_EXEC_VRAM)
+			flags |= VSVM_FAULT_VRAM;
+		if (atomic)
+			flags |= VSVM_FAULT_ATOMIC;
+		err = vsvm_gpu_fault(vm, acc->addr[i], flags,
 				     job->args.timeslice_ms);
 		if (err)
 			return err;

@@ -13,6 +13,7 @@
 
 #include <drm/drm_drv.h>
 #include <drm/drm_print.h>
+#include <drm/vsvm_drm.h>
 
 #include "vsvm_drv.h"
 
@@ -86,6 +87,8 @@ static void vsvm_zap_range(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 		atomic64_dec(&vm->pages_mapped);
 		if (pte->flags & VSVM_PTE_VRAM)
 			atomic64_dec(&vm->vram_pages_mapped);
+		if (pte->flags & VSVM_PTE_PEER)
+			atomic64_dec(&vm->peer_pages_mapped);
 	}
 }
 
@@ -265,9 +268,15 @@ static int vsvm_commit(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 	unsigned long index = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
 	unsigned long npages = vsvm_range_npages(range);
 	struct drm_pagemap_addr *addr = range->pages.dma_addr;
+	struct drm_pagemap *dpagemap = range->pages.dpagemap;
+	struct vsvm_vram *vram = NULL;
 	unsigned long i = 0, j, n;
 	struct vsvm_pte *pte;
 	void *old;
+
+	/* Device pages: of this device's VRAM or of a peer's. */
+	if (dpagemap)
+		vram = container_of(dpagemap, struct vsvm_vram, dpagemap);
 
 	lockdep_assert_held(&vm->lock);
 	lockdep_assert_held_write(&vm->gpusvm.notifier_lock);
@@ -281,6 +290,7 @@ static int vsvm_commit(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 			if (addr->dir == DMA_BIDIRECTIONAL)
 				pte->flags |= VSVM_PTE_WRITE;
 			if (addr->proto == DRM_INTERCONNECT_SYSTEM) {
+				pte->vram = NULL;
 				pte->phys = vsvm_translate(vdev, pte->addr);
 				if (!pte->phys) {
 					atomic64_inc(&vdev->stats.iommu_faults);
@@ -288,8 +298,11 @@ static int vsvm_commit(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 					return -EIO;
 				}
 			} else {
+				pte->vram = vram;
 				pte->phys = 0;
 				pte->flags |= VSVM_PTE_VRAM;
+				if (vram != &vdev->vram)
+					pte->flags |= VSVM_PTE_PEER;
 			}
 			old = xa_store(&vm->pt, index + i + j, pte, GFP_NOWAIT);
 			if (xa_is_err(old))
@@ -298,6 +311,8 @@ static int vsvm_commit(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 				atomic64_inc(&vm->pages_mapped);
 				if (pte->flags & VSVM_PTE_VRAM)
 					atomic64_inc(&vm->vram_pages_mapped);
+				if (pte->flags & VSVM_PTE_PEER)
+					atomic64_inc(&vm->peer_pages_mapped);
 			}
 		}
 	}
@@ -321,7 +336,7 @@ static void vsvm_migrate_range(struct vsvm_vm *vm,
 
 	if (!range->flags.migrate_devmem || !vdev->vram.npages)
 		return;
-	if (drm_gpusvm_scan_mm(range, vdev, &vdev->vram.dpagemap) ==
+	if (drm_gpusvm_scan_mm(range, vdev->owner, &vdev->vram.dpagemap) ==
 	    DRM_GPUSVM_SCAN_EQUAL)
 		return;
 
@@ -335,7 +350,7 @@ static void vsvm_migrate_range(struct vsvm_vm *vm,
 	}
 	mmap_read_lock(mm);
 	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, mm, start, end,
-					    timeslice_ms, vdev);
+					    timeslice_ms, vdev->owner);
 	mmap_read_unlock(mm);
 	mmput(mm);
 	if (!err)
@@ -370,37 +385,97 @@ static int vsvm_vma_access(struct vsvm_vm *vm, unsigned long addr, bool write)
 }
 
 /**
+ * vsvm_vm_attr() - The attributes of a GPU virtual address
+ * @vm: The VM.
+ * @addr: The address.
+ *
+ * Returns: VSVM_ATTR() of the span's placement and atomic attributes.
+ */
+unsigned long vsvm_vm_attr(struct vsvm_vm *vm, unsigned long addr)
+{
+	void *entry = mtree_load(&vm->attrs, addr);
+
+	return entry ? xa_to_value(entry) : 0;
+}
+
+/**
+ * vsvm_madvise() - Set the attributes of a span
+ * @vm: The VM.
+ * @start: Start of the span, page aligned.
+ * @end: End of the span, page aligned.
+ * @placement: DRM_VSVM_PLACE_*.
+ * @atomic: DRM_VSVM_ATOMIC_*.
+ *
+ * The span's attributes replace those of every span it overlaps, which are
+ * split at its ends. Pages already mapped stay where they are.
+ *
+ * Context: Process context.
+ * Returns: 0, or -ENOMEM.
+ */
+int vsvm_madvise(struct vsvm_vm *vm, unsigned long start, unsigned long end,
+		 u32 placement, u32 atomic)
+{
+	unsigned long attr = VSVM_ATTR(placement, atomic);
+
+	/* The defaults are no entry at all. */
+	return mtree_store_range(&vm->attrs, start, end - 1,
+				 attr ? xa_mk_value(attr) : NULL, GFP_KERNEL);
+}
+
+/**
  * vsvm_gpu_fault() - Resolve a GPU page fault
  * @vm: The VM.
  * @addr: The faulting GPU (= CPU) virtual address.
- * @write: The GPU wants to write.
- * @vram: Migrate the range to VRAM first.
- * @timeslice_ms: Timeslice of that migration.
+ * @flags: VSVM_FAULT_*: what the access is.
+ * @timeslice_ms: Timeslice of the migrations to VRAM.
  *
  * The bounded retry loop of the helpers' contract: garbage-collect, find or
  * insert the range, place it, get its pages (zapping and unmapping it when
  * it is mapped for another access, evicting it when its pages cannot be
  * mapped together), and commit the PTEs under the notifier lock if the pages
  * are still valid. Access follows the CPU VMA, looked up on every pass.
+ * Placement follows the span's attribute, else the job's request; an atomic
+ * access to a span whose atomics are done in VRAM only accepts device pages.
  *
  * Context: Process context, from a job or a prefetch the VM counts in
  * &vsvm_vm.active_jobs; takes the VM's lock, then the mmap lock.
  * Returns: 0 when the range is mapped; -EFAULT if the CPU does not map
- * @addr, -EPERM if it does not allow the access, -ECANCELED if the VM is
- * closing, or the helpers' error.
+ * @addr, -EPERM if it does not allow the access, -EOPNOTSUPP if an atomic
+ * access needs VRAM and the pages cannot move there, -ECANCELED if the VM
+ * is closing, or the helpers' error.
  */
-int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
-		   bool vram, unsigned long timeslice_ms)
+int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, unsigned int flags,
+		   unsigned long timeslice_ms)
 {
 	struct vsvm_device *vdev = vm->vdev;
+	unsigned long attr = vsvm_vm_attr(vm, addr);
+	bool write = flags & VSVM_FAULT_WRITE;
 	struct drm_gpusvm_ctx ctx = {
-		.device_private_page_owner = vdev,
+		.device_private_page_owner = vdev->owner,
 		.check_pages_threshold = SZ_64K,
 		.devmem_possible = vdev->vram.npages != 0,
 		.timeslice_ms = timeslice_ms,
 	};
 	struct drm_gpusvm_range *range;
 	int tries, err = -EAGAIN;
+	bool vram;
+
+	switch (VSVM_ATTR_PLACEMENT(attr)) {
+	case DRM_VSVM_PLACE_SYSTEM:
+		vram = false;
+		break;
+	case DRM_VSVM_PLACE_VRAM:
+		vram = true;
+		break;
+	default:
+		vram = flags & VSVM_FAULT_VRAM;
+		break;
+	}
+	if ((flags & VSVM_FAULT_ATOMIC) &&
+	    VSVM_ATTR_ATOMIC(attr) == DRM_VSVM_ATOMIC_DEVICE) {
+		vram = true;
+		ctx.devmem_only = true;
+	}
 
 	atomic64_inc(&vdev->stats.gpu_faults);
 	for (tries = 0; tries < VSVM_FAULT_TRIES; tries++) {
@@ -434,6 +509,11 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 			vsvm_migrate_range(vm, range, timeslice_ms);
 
 		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+		if (err == -EFAULT && ctx.devmem_only && tries >= 2) {
+			/* The VMA is there: its pages do not move to VRAM. */
+			mutex_unlock(&vm->lock);
+			return -EOPNOTSUPP;
+		}
 		if (err == -EEXIST) {
 			/* Mapped for another access: zap before it goes. */
 			vsvm_unmap_range(vm, range);
@@ -492,7 +572,7 @@ static int vsvm_prefetch_evict(struct vsvm_vm *vm,
 	struct vsvm_device *vdev = vm->vdev;
 	int err;
 
-	if (drm_gpusvm_scan_mm(range, vdev, &vdev->vram.dpagemap) ==
+	if (drm_gpusvm_scan_mm(range, vdev->owner, &vdev->vram.dpagemap) ==
 	    DRM_GPUSVM_SCAN_SYSTEM)
 		return 0;
 	err = drm_gpusvm_range_evict(&vm->gpusvm, range);
@@ -517,7 +597,7 @@ int vsvm_prefetch(struct vsvm_vm *vm, unsigned long start, unsigned long end,
 {
 	/* Only to find the ranges: access is the fault's business. */
 	struct drm_gpusvm_ctx ctx = {
-		.device_private_page_owner = vm->vdev,
+		.device_private_page_owner = vm->vdev->owner,
 		.check_pages_threshold = SZ_64K,
 		.devmem_possible = vm->vdev->vram.npages != 0,
 		.read_only = true,
@@ -531,7 +611,7 @@ int vsvm_prefetch(struct vsvm_vm *vm, unsigned long start, unsigned long end,
 		return err;
 	for (addr = start; addr < end && !err;) {
 		if (vram) {
-			err = vsvm_gpu_fault(vm, addr, false, true,
+			err = vsvm_gpu_fault(vm, addr, VSVM_FAULT_VRAM,
 					     timeslice_ms);
 			if (err)
 				break;
@@ -608,6 +688,7 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
 	xa_init(&vm->pt);
+	mt_init(&vm->attrs);
 	spin_lock_init(&vm->gc_lock);
 	INIT_LIST_HEAD(&vm->gc_list);
 	INIT_WORK(&vm->gc_work, vsvm_gc_work);
@@ -649,6 +730,7 @@ static void vsvm_vm_free(struct kref *ref)
 	list_del(&vm->link);
 	mutex_unlock(&vdev->vms_lock);
 	xa_destroy(&vm->pt);
+	mtree_destroy(&vm->attrs);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
 	drm_dev_put(&vdev->drm);
@@ -712,6 +794,7 @@ void vsvm_vm_close(struct vsvm_vm *vm)
 		xa_erase(&vm->pt, index);
 	atomic64_set(&vm->pages_mapped, 0);
 	atomic64_set(&vm->vram_pages_mapped, 0);
+	atomic64_set(&vm->peer_pages_mapped, 0);
 	up_write(&vm->gpusvm.notifier_lock);
 	/* No invalidation runs after this: the notifiers are gone. */
 	drm_gpusvm_fini(&vm->gpusvm);

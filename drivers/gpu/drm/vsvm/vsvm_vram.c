@@ -53,14 +53,13 @@ phys_addr_t vsvm_translate(struct vsvm_device *vdev, dma_addr_t addr)
 
 /**
  * vsvm_vram_backing() - The system page behind a VRAM offset
- * @vdev: The device.
+ * @vram: The VRAM (of the device or of a peer).
  * @offset: Offset in VRAM of a page handed out.
  *
  * Returns: The backing page, or NULL if the offset is not in use.
  */
-struct page *vsvm_vram_backing(struct vsvm_device *vdev, dma_addr_t offset)
+struct page *vsvm_vram_backing(struct vsvm_vram *vram, dma_addr_t offset)
 {
-	struct vsvm_vram *vram = &vdev->vram;
 	unsigned long index = offset >> PAGE_SHIFT;
 	struct page *page = NULL;
 
@@ -275,8 +274,8 @@ static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
 };
 
 /*
- * The GPU reaches its own VRAM by offset. Each device has an owner of its
- * own, so no other device is handed these pages.
+ * The GPU reaches VRAM by offset: its own, or a peer's of its owner group
+ * (the helpers only hand a device the pages of its owner).
  */
 static struct drm_pagemap_addr
 vsvm_device_map(struct drm_pagemap *dpagemap, struct device *dev,
@@ -284,18 +283,15 @@ vsvm_device_map(struct drm_pagemap *dpagemap, struct device *dev,
 		enum dma_data_direction dir)
 {
 	struct vsvm_vram *vram = vsvm_page_to_vram(page);
+	dma_addr_t addr = (dma_addr_t)vsvm_page_index(vram, page) << PAGE_SHIFT;
 	struct vsvm_alloc *alloc;
-	dma_addr_t addr = DMA_MAPPING_ERROR;
 
-	if (dev == dpagemap->dev) {
-		addr = (dma_addr_t)vsvm_page_index(vram, page) << PAGE_SHIFT;
-		/* Mapped by the GPU: the allocation was used just now. */
-		spin_lock(&vram->lock);
-		alloc = vram->pages[vsvm_page_index(vram, page)].alloc;
-		if (alloc && !list_empty(&alloc->lru_link))
-			list_move_tail(&alloc->lru_link, &vram->lru);
-		spin_unlock(&vram->lock);
-	}
+	/* Mapped by a GPU: the allocation was used just now. */
+	spin_lock(&vram->lock);
+	alloc = vram->pages[vsvm_page_index(vram, page)].alloc;
+	if (alloc && !list_empty(&alloc->lru_link))
+		list_move_tail(&alloc->lru_link, &vram->lru);
+	spin_unlock(&vram->lock);
 	return drm_pagemap_addr_encode(addr, DRM_INTERCONNECT_DRIVER, order,
 				       dir);
 }
@@ -444,8 +440,7 @@ int vsvm_vram_init(struct vsvm_device *vdev, unsigned long size)
 	vram->pagemap.range.end = res->end;
 	vram->pagemap.nr_range = 1;
 	vram->pagemap.ops = drm_pagemap_pagemap_ops_get();
-	/* Each device its own owner: device pages are never shared. */
-	vram->pagemap.owner = vdev;
+	vram->pagemap.owner = vdev->owner;
 	vram->pfn_first = PHYS_PFN(res->start);
 	vram->npages = size >> PAGE_SHIFT;
 
