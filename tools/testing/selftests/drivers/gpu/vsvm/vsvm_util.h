@@ -102,6 +102,21 @@ static inline int vsvm_exec(int fd, struct drm_vsvm_exec *exec)
 	return vsvm_ioctl(fd, DRM_IOCTL_VSVM_EXEC, exec);
 }
 
+/* Sets the placement and atomic attributes of a span of VM @vm_id. */
+static inline int vsvm_madvise(int fd, __u32 vm_id, const void *start,
+			       size_t size, __u32 placement, __u32 atomic)
+{
+	struct drm_vsvm_madvise args = {
+		.vm_id = vm_id,
+		.start = vsvm_va(start),
+		.size = size,
+		.placement = placement,
+		.atomic = atomic,
+	};
+
+	return vsvm_ioctl(fd, DRM_IOCTL_VSVM_MADVISE, &args);
+}
+
 /*
  * Word @i of pattern @seed. The multipliers are odd, so that two patterns of
  * different seeds differ in every word and no word repeats in a pattern.
