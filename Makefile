@@ -2,6 +2,10 @@
 #
 # drm_gpusvm: the harness around the kernel files of this repository.
 #
+#   make demo      build the debug kernel, boot it and run the SVM demo: one
+#                  malloc() buffer through GPU faults, VRAM, CPU faults, fork
+#                  and a second GPU, printed as a table of the driver's counters
+#                  DEMO_NO_BUILD=1: boot the debug kernel already built, as is
 #   make test      build and run the KUnit suites (fast + debug configurations),
 #                  then boot the debug kernel and run the vsvm selftests
 #                  CONFIG=fast|debug, SUITE=<suite glob>[.<case glob>]
@@ -16,9 +20,12 @@
 
 SHELL := /bin/bash
 
-.PHONY: all test check patches setup clean
+.PHONY: all demo test check patches setup clean
 
 all: test
+
+demo:
+	@DEMO_NO_BUILD="$(DEMO_NO_BUILD)" harness/demo.sh
 
 test:
 	@CONFIG="$(CONFIG)" SUITE="$(SUITE)" SELFTEST="$(SELFTEST)" \

@@ -3,7 +3,7 @@
 #
 # Syncs the kernel tree with the repository and builds one configuration's
 # kernel with kunit.py, for the KUnit suites (kunit.sh) and the selftest
-# guest (guest.sh).
+# guest (guest.sh) and the demo (demo.sh).
 #
 # Usage: build.sh fast|debug
 #

@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# libc6-dev: the selftest guest's static binaries (guest.sh).
+# libc6-dev: the guest's static binaries (guest.sh, demo.sh).
 PACKAGES=(linux-source-6.12 qemu-system-x86 flex bison bc cpio kmod libelf-dev
 	  libssl-dev python3 python3-ply python3-git sparse git xz-utils perl
 	  binutils dwarves libc6-dev)
