@@ -7,12 +7,14 @@
 #                  and a second GPU, printed as a table of the driver's counters
 #                  DEMO_NO_BUILD=1: boot the debug kernel already built, as is
 #   make test      build and run the KUnit suites (fast + debug configurations),
-#                  then boot the debug kernel and run the vsvm selftests
+#                  then boot each kernel and run the vsvm selftests
 #                  CONFIG=fast|debug, SUITE=<suite glob>[.<case glob>]
 #                  SUITE=selftests: the selftests only (no KUnit)
 #                  SELFTEST=<kselftest args>, e.g. "-t TEST" or "-r F.V.TEST"
 #                  SELFTEST_BINS=<binary>[,<binary>...]: only these binaries
 #   make check     checkpatch, kernel-doc and W=1 sparse builds of our files
+#   make docs      the HTML of Documentation/gpu with the kernel's Sphinx build;
+#                  the GPU SVM page lands in out/docs/gpu/rfc/gpusvm.html
 #   make patches   write the series to out/patches/ and prove it applies
 #   make setup     install packages and unpack the kernel source only
 #
@@ -20,7 +22,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all demo test check patches setup clean
+.PHONY: all demo test check docs patches setup clean
 
 all: test
 
@@ -33,6 +35,9 @@ test:
 
 check:
 	@harness/check.sh
+
+docs:
+	@harness/docs.sh
 
 patches: setup
 	@. harness/lib.sh && set_version_paths && harness/patches.py . "$$VDIR"

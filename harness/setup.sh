@@ -12,6 +12,9 @@
 PACKAGES=(linux-source-6.12 qemu-system-x86 flex bison bc cpio kmod libelf-dev
 	  libssl-dev python3 python3-ply python3-git sparse git xz-utils perl
 	  binutils dwarves libc6-dev)
+# What a target needs beyond that (docs.sh: Sphinx).
+read -ra extra <<< "${EXTRA_PACKAGES:-}"
+PACKAGES+=("${extra[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

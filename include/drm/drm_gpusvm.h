@@ -417,6 +417,9 @@ __drm_gpusvm_driver_set_lockdep_map(struct drm_gpusvm *gpusvm,
  *
  * Call right after drm_gpusvm_init(), before any other call. The helpers
  * then assert with lockdep that the lock is held where the contract says so.
+ *
+ * Context: Any context; @lock need not be held. Does not sleep.
+ * Returns: Nothing.
  */
 #define drm_gpusvm_driver_set_lock(gpusvm, lock) \
 	__drm_gpusvm_driver_set_lockdep_map(gpusvm, &(lock)->dep_map)
@@ -431,12 +434,22 @@ __drm_gpusvm_driver_set_lockdep_map(struct drm_gpusvm *gpusvm,
  *
  * For the driver's commit step: check drm_gpusvm_range_pages_valid() and
  * write GPU page-table entries under it.
+ *
+ * Context: Process context, the notifier lock not held; may sleep. It comes
+ * last in the lock order (after the driver lock, the mmap lock and the page
+ * lock), and reclaim may wait for it: allocate no memory that may sleep while
+ * holding it.
+ * Returns: Nothing.
  */
 #define drm_gpusvm_notifier_lock(gpusvm__) down_read(&(gpusvm__)->notifier_lock)
 
 /**
  * drm_gpusvm_notifier_unlock() - Release the notifier lock
  * @gpusvm__: Pointer to the GPU SVM structure.
+ *
+ * Context: The notifier lock held for read, taken with
+ * drm_gpusvm_notifier_lock(); does not sleep.
+ * Returns: Nothing.
  */
 #define drm_gpusvm_notifier_unlock(gpusvm__) up_read(&(gpusvm__)->notifier_lock)
 
@@ -444,6 +457,7 @@ __drm_gpusvm_driver_set_lockdep_map(struct drm_gpusvm *gpusvm,
  * drm_gpusvm_range_start() - Start address of a range
  * @range: Pointer to the GPU SVM range.
  *
+ * Context: Any context.
  * Returns: The first address of @range.
  */
 static inline unsigned long
@@ -456,6 +470,7 @@ drm_gpusvm_range_start(struct drm_gpusvm_range *range)
  * drm_gpusvm_range_end() - End address of a range
  * @range: Pointer to the GPU SVM range.
  *
+ * Context: Any context.
  * Returns: The address right after @range (exclusive end).
  */
 static inline unsigned long
@@ -468,6 +483,7 @@ drm_gpusvm_range_end(struct drm_gpusvm_range *range)
  * drm_gpusvm_range_size() - Size of a range
  * @range: Pointer to the GPU SVM range.
  *
+ * Context: Any context.
  * Returns: The size of @range in bytes.
  */
 static inline unsigned long
@@ -480,6 +496,7 @@ drm_gpusvm_range_size(struct drm_gpusvm_range *range)
  * drm_gpusvm_notifier_start() - Start address of a notifier
  * @notifier: Pointer to the GPU SVM notifier.
  *
+ * Context: Any context.
  * Returns: The first address of the window of @notifier.
  */
 static inline unsigned long
@@ -492,6 +509,7 @@ drm_gpusvm_notifier_start(struct drm_gpusvm_notifier *notifier)
  * drm_gpusvm_notifier_end() - End address of a notifier
  * @notifier: Pointer to the GPU SVM notifier.
  *
+ * Context: Any context.
  * Returns: The address right after the window of @notifier (exclusive end).
  */
 static inline unsigned long
@@ -504,6 +522,7 @@ drm_gpusvm_notifier_end(struct drm_gpusvm_notifier *notifier)
  * drm_gpusvm_notifier_size() - Size of a notifier
  * @notifier: Pointer to the GPU SVM notifier.
  *
+ * Context: Any context.
  * Returns: The size of the window of @notifier in bytes.
  */
 static inline unsigned long
@@ -519,6 +538,8 @@ drm_gpusvm_notifier_size(struct drm_gpusvm_notifier *notifier)
  *
  * Ranges never overlap, so the address-ordered list gives the next one.
  *
+ * Context: The driver lock held, or the notifier lock from inside the
+ * invalidation callback of @range's notifier; does not sleep.
  * Returns: The range after @range, or NULL if @range is NULL or the last.
  */
 static inline struct drm_gpusvm_range *
@@ -541,6 +562,10 @@ __drm_gpusvm_range_next(struct drm_gpusvm_range *range)
  * [@start__, @end__). The driver lock must be held, or the notifier lock from
  * inside @notifier__'s invalidation callback; the body must not remove the
  * current range.
+ *
+ * Context: The driver lock held, or the notifier lock from inside
+ * @notifier__'s invalidation callback; the iteration does not sleep.
+ * Returns: Nothing.
  */
 #define drm_gpusvm_for_each_range(range__, notifier__, start__, end__)	\
 	for ((range__) = drm_gpusvm_range_find((notifier__), (start__),	\
@@ -560,6 +585,12 @@ __drm_gpusvm_range_next(struct drm_gpusvm_range *range)
  * range with drm_gpusvm_range_remove(). The next range is looked up before
  * the body runs: if the body removes the notifier's last range, the notifier
  * is freed and the loop ends without touching it again.
+ *
+ * Context: As drm_gpusvm_for_each_range(). A body that removes ranges needs
+ * what drm_gpusvm_range_remove() needs: the driver lock held for write, no
+ * mmap lock and no notifier lock held, so never the invalidation callback.
+ * The iteration itself does not sleep.
+ * Returns: Nothing.
  */
 #define drm_gpusvm_for_each_range_safe(range__, next__, notifier__, start__, \
 				       end__)				\
@@ -573,6 +604,7 @@ __drm_gpusvm_range_next(struct drm_gpusvm_range *range)
  * __drm_gpusvm_notifier_next() - Next notifier of the same instance
  * @notifier: Pointer to the current notifier, or NULL.
  *
+ * Context: The driver lock held; does not sleep.
  * Returns: The notifier after @notifier in address order, or NULL if
  * @notifier is NULL or the last.
  */
@@ -596,6 +628,10 @@ __drm_gpusvm_notifier_next(struct drm_gpusvm_notifier *notifier)
  * Visits, in address order, every notifier whose window overlaps
  * [@start__, @end__). The driver lock must be held, and the body must not
  * remove the current notifier.
+ *
+ * Context: The driver lock held for write (asserted by
+ * drm_gpusvm_notifier_find()); the iteration does not sleep.
+ * Returns: Nothing.
  */
 #define drm_gpusvm_for_each_notifier(notifier__, gpusvm__, start__, end__) \
 	for ((notifier__) = drm_gpusvm_notifier_find((gpusvm__), (start__), \
@@ -613,6 +649,12 @@ __drm_gpusvm_notifier_next(struct drm_gpusvm_notifier *notifier)
  *
  * Like drm_gpusvm_for_each_notifier(), but the body may remove the ranges of
  * the current notifier, and so the notifier itself.
+ *
+ * Context: The driver lock held for write (asserted by
+ * drm_gpusvm_notifier_find()); a body that removes ranges also needs no mmap
+ * lock and no notifier lock held (see drm_gpusvm_range_remove()). The
+ * iteration itself does not sleep.
+ * Returns: Nothing.
  */
 #define drm_gpusvm_for_each_notifier_safe(notifier__, next__, gpusvm__,	\
 					  start__, end__)		\

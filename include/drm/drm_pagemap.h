@@ -56,6 +56,7 @@ struct drm_pagemap_addr {
  * @order: log2 of the number of pages the entry covers.
  * @dir: DMA direction of the mapping.
  *
+ * Context: Any context.
  * Returns: The encoded entry.
  */
 static inline struct drm_pagemap_addr
@@ -183,10 +184,11 @@ struct drm_pagemap_devmem_ops {
 	/**
 	 * @copy_to_devmem: Copy system pages into device pages.
 	 *
-	 * @pages[i] is the destination device page, @pagemap_addr[i] the DMA
-	 * address (for &drm_pagemap_devmem.dev, %DMA_TO_DEVICE) of its system
-	 * source page. Entries with a NULL page are holes to skip. Returns 0
-	 * or a negative error code, once the copy is complete and visible.
+	 * ``pages[i]`` is the destination device page, ``pagemap_addr[i]`` the
+	 * DMA address (for &drm_pagemap_devmem.dev, %DMA_TO_DEVICE) of its
+	 * system source page. Entries with a NULL page are holes to skip.
+	 * Returns 0 or a negative error code, once the copy is complete and
+	 * visible.
 	 */
 	int (*copy_to_devmem)(struct page **pages,
 			      struct drm_pagemap_addr *pagemap_addr,
@@ -195,7 +197,7 @@ struct drm_pagemap_devmem_ops {
 	/**
 	 * @copy_to_ram: Copy device pages into system pages.
 	 *
-	 * @pages[i] is the source device page, @pagemap_addr[i] the DMA
+	 * ``pages[i]`` is the source device page, ``pagemap_addr[i]`` the DMA
 	 * address (for &drm_pagemap_devmem.dev, %DMA_FROM_DEVICE) of its
 	 * system destination page. Entries with a NULL page are holes to skip.
 	 * Returns 0 or a negative error code, once the copy is complete. Must
@@ -262,6 +264,7 @@ struct drm_pagemap_devmem {
  * drm_pagemap_migrate_to_devmem() releases it like the real one.
  *
  * Context: Any context.
+ * Returns: Nothing.
  */
 static inline void
 drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem,

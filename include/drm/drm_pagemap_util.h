@@ -36,6 +36,9 @@ struct drm_pagemap_owner_list {
 /**
  * drm_pagemap_owner_list_init() - Initialise an owner list
  * @owner_list: Pointer to the list, typically one per driver.
+ *
+ * Context: Any context, before any other use of @owner_list; does not sleep.
+ * Returns: Nothing.
  */
 static inline void
 drm_pagemap_owner_list_init(struct drm_pagemap_owner_list *owner_list)

@@ -373,7 +373,7 @@ static unsigned long drm_gpusvm_npages(unsigned long start, unsigned long end)
  * @start: Start of the span.
  * @end: Exclusive end of the span.
  *
- * Context: The driver lock held (asserted).
+ * Context: The driver lock held for write (asserted); does not sleep.
  * Returns: The notifier with the lowest address whose window overlaps
  * [@start, @end), or NULL.
  */
@@ -403,7 +403,7 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_notifier_find);
  * @end: Exclusive end of the span.
  *
  * Context: The driver lock held (it keeps @notifier alive), or the notifier
- * lock from inside @notifier's own invalidation callback.
+ * lock from inside @notifier's own invalidation callback; does not sleep.
  * Returns: The range of @notifier with the lowest address that overlaps
  * [@start, @end), or NULL.
  */
@@ -430,8 +430,9 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_find);
  * @start: Start of the span.
  * @end: Exclusive end of the span.
  *
- * Context: The driver lock held (asserted).
- * Returns: True if a range of @gpusvm overlaps [@start, @end).
+ * Context: The driver lock held for write (asserted); does not sleep.
+ * Returns: True if a range of @gpusvm overlaps [@start, @end), false
+ * otherwise.
  */
 bool drm_gpusvm_has_mapping(struct drm_gpusvm *gpusvm, unsigned long start,
 			    unsigned long end)
@@ -762,14 +763,15 @@ drm_gpusvm_range_chunk_size(struct drm_gpusvm *gpusvm,
  * removes it with drm_gpusvm_range_remove(). Use drm_gpusvm_range_get() to
  * keep it longer.
  *
- * Context: Process context, the driver lock held, no mmap lock held; may sleep.
+ * Context: Process context, the driver lock held for write (asserted), no mmap
+ * lock and no notifier lock held; may sleep.
  * Returns: The range, or an ERR_PTR(): -EINVAL if @fault_addr is outside the
- * mirrored window or [@gpuva_start, @gpuva_end), if that window is empty, or if
- * no chunk fits; -EFAULT if the mm has exited; -ENOENT if no VMA is at
- * @fault_addr; -EOPNOTSUPP for %VM_PFNMAP, %VM_IO or %VM_MIXEDMAP memory;
- * -EPERM if the VMA is not readable, or not writable and write access is
- * wanted; -ENOMEM if an allocation failed (nothing is left behind), or the
- * error of mmu_interval_notifier_insert().
+ * mirrored window or [@gpuva_start, @gpuva_end), if that window is empty, if
+ * no chunk fits, or if @gpusvm is a pages-only instance; -EFAULT if the mm has
+ * exited; -ENOENT if no VMA is at @fault_addr; -EOPNOTSUPP for %VM_PFNMAP,
+ * %VM_IO or %VM_MIXEDMAP memory; -EPERM if the VMA is not readable, or not
+ * writable and write access is wanted; -ENOMEM if an allocation failed
+ * (nothing is left behind), or the error of mmu_interval_notifier_insert().
  */
 struct drm_gpusvm_range *
 drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
@@ -1117,8 +1119,10 @@ err_unmap:
  * span unmaps them before it ends, so the answer holds until the lock is
  * dropped. The driver commits GPU page-table entries while it holds.
  *
- * Context: The notifier lock held.
- * Returns: True if @svm_pages holds a current mapping.
+ * Context: The notifier lock held, for read or write (asserted); does not
+ * sleep.
+ * Returns: True if @svm_pages holds a current mapping, false if it holds none
+ * or its CPU mapping is gone.
  */
 bool drm_gpusvm_pages_valid(struct drm_gpusvm *gpusvm,
 			    struct drm_gpusvm_pages *svm_pages)
@@ -1261,15 +1265,18 @@ static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
  * same span until drm_gpusvm_free_pages(). An empty span is a no-op.
  *
  * Context: Process context, no mmap lock and no notifier lock held; may sleep.
- * Returns: 0 on success; -EINVAL if the span is unaligned or not inside
- * @notifier; -EEXIST if a current mapping cannot serve @ctx; -EFAULT if the
- * pages were unmapped, the mm has exited, hmm_range_fault() found no usable
- * VMA, or &drm_gpusvm_ctx.devmem_only is set and a system page was seen;
- * -EPERM if the VMA forbids the access; -ENOMEM if an allocation or a mapping
- * failed; -EOPNOTSUPP if system and device pages, or device pages of two
- * pagemaps, are mixed; -EBUSY if invalidations kept racing until the time
- * bound. On error the call leaves no mapping it made, and a mapping that was
- * current before it exactly as it was.
+ * Returns: 0 on success (also for an empty span); -EINVAL if @mm is NULL or
+ * the span is unaligned, reversed or not inside @notifier, or (with a warning)
+ * if &drm_pagemap_ops.device_map returned an entry of another direction;
+ * -EEXIST if a current mapping cannot serve @ctx; -EFAULT if the pages were
+ * unmapped, the mm has exited, hmm_range_fault() found no usable VMA, or
+ * &drm_gpusvm_ctx.devmem_only is set and a system page was seen; -EPERM if
+ * the VMA forbids the access; -ENOMEM if an allocation or a mapping failed;
+ * -EOPNOTSUPP if system and device pages, or device pages of two pagemaps,
+ * are mixed, or a page is %ZONE_DEVICE memory of no &struct drm_pagemap;
+ * -EBUSY if invalidations kept racing until the time bound. On error the call
+ * leaves no mapping it made, and a mapping that was current before it exactly
+ * as it was.
  */
 int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 			 struct drm_gpusvm_pages *svm_pages,
@@ -1382,6 +1389,8 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_get_pages);
  *
  * Context: Process context. The notifier lock held for write if
  * &drm_gpusvm_ctx.in_notifier is set, else not held (it is taken for read).
+ * The write side is asserted; taking the read side may sleep.
+ * Returns: Nothing.
  */
 void drm_gpusvm_unmap_pages(struct drm_gpusvm *gpusvm,
 			    struct drm_gpusvm_pages *svm_pages,
@@ -1413,6 +1422,7 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_unmap_pages);
  * @npages of 0 is a no-op.
  *
  * Context: Process context, the notifier lock not held; may sleep.
+ * Returns: Nothing.
  */
 void drm_gpusvm_free_pages(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_pages *svm_pages,
@@ -1477,6 +1487,8 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_get_pages);
  *
  * Context: Process context. The notifier lock held for write if
  * &drm_gpusvm_ctx.in_notifier is set, else not held (it is taken for read).
+ * The write side is asserted; taking the read side may sleep.
+ * Returns: Nothing.
  */
 void drm_gpusvm_range_unmap_pages(struct drm_gpusvm *gpusvm,
 				  struct drm_gpusvm_range *range,
@@ -1496,8 +1508,10 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_unmap_pages);
  *
  * See drm_gpusvm_pages_valid().
  *
- * Context: The notifier lock held.
- * Returns: True while the range's mapping is current.
+ * Context: The notifier lock held, for read or write (asserted); does not
+ * sleep.
+ * Returns: True while the range's mapping is current, false if the range
+ * holds no mapping or its CPU mapping is gone.
  */
 bool drm_gpusvm_range_pages_valid(struct drm_gpusvm *gpusvm,
 				  struct drm_gpusvm_range *range)
@@ -1517,7 +1531,9 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_pages_valid);
  * drm_gpusvm_range_get_pages() fails with -EFAULT until the driver removes the
  * range.
  *
- * Context: The notifier lock held for write (the invalidation callback).
+ * Context: The notifier lock held for write (the invalidation callback),
+ * asserted; does not sleep.
+ * Returns: Nothing.
  */
 void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 				   const struct mmu_notifier_range *mmu_range)
@@ -1734,7 +1750,8 @@ static void drm_gpusvm_range_destroy(struct kref *refcount)
  * The GPU SVM instance must outlive its ranges.
  *
  * Context: Process context if it may be the last reference (the driver's
- * &drm_gpusvm_ops.range_free decides what it needs).
+ * &drm_gpusvm_ops.range_free decides what it needs). Otherwise any context.
+ * Returns: Nothing.
  */
 void drm_gpusvm_range_put(struct drm_gpusvm_range *range)
 {
@@ -1752,8 +1769,9 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_put);
  * this was its last range. Never call it from the invalidation callback:
  * removing a notifier waits for invalidations to finish.
  *
- * Context: Process context, the driver lock held, no mmap lock and no
- * notifier lock held; may sleep.
+ * Context: Process context, the driver lock held for write (asserted), no
+ * mmap lock and no notifier lock held; may sleep.
+ * Returns: Nothing.
  */
 void drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
 			     struct drm_gpusvm_range *range)
@@ -1796,10 +1814,10 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_remove);
  * @start: Start of the span.
  * @end: Exclusive end of the span.
  *
- * Context: Process context, no mmap lock held; may sleep.
+ * Context: Process context, no mmap lock and no notifier lock held; may sleep.
  * Returns: The start of the first VMA of the mirrored mm intersecting
- * [@start, @end) (which may lie below @start), or %ULONG_MAX if there is none
- * or the mm has exited.
+ * [@start, @end) (which may lie below @start), or %ULONG_MAX if there is none,
+ * the span is empty, @gpusvm is a pages-only instance or the mm has exited.
  */
 unsigned long drm_gpusvm_find_vma_start(struct drm_gpusvm *gpusvm,
 					unsigned long start,
@@ -1833,8 +1851,9 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_find_vma_start);
  * references the driver still holds must be dropped before the instance is
  * freed.
  *
- * Context: Process context, the driver lock held if one was set, no mmap lock
- * and no notifier lock held; may sleep.
+ * Context: Process context, the driver lock held for write if one was set
+ * (asserted), no mmap lock and no notifier lock held; may sleep.
+ * Returns: Nothing.
  */
 void drm_gpusvm_fini(struct drm_gpusvm *gpusvm)
 {

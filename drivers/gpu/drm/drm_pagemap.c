@@ -321,6 +321,7 @@ static void drm_pagemap_release(struct kref *ref)
  *
  * Context: Any context; the last put may happen in atomic context, so
  * &drm_pagemap_ops.destroy must not sleep.
+ * Returns: Nothing.
  */
 void drm_pagemap_put(struct drm_pagemap *dpagemap)
 {
@@ -585,7 +586,8 @@ out_free_buf:
  * no page moved. The one exception is an allocation that already holds pages
  * from an earlier call: that call is refused and the allocation left as it is.
  *
- * Context: Process context, @mm's mmap lock held for read; may sleep.
+ * Context: Process context, @mm's mmap lock held for read (asserted), no GPU
+ * SVM notifier lock held (the migration invalidates the span); may sleep.
  * Returns: 0 on success (also when every page was already in this region);
  * -EINVAL if the span is empty, unaligned or larger than @devmem, if
  * @pgmap_owner is not the region's owner, or if @devmem already holds pages
@@ -1021,10 +1023,12 @@ out_put:
  * The caller keeps @devmem valid for the call; &drm_pagemap_devmem_ops.devmem_release
  * may run from within it, when the last page leaves.
  *
- * Context: Process context, no mmap lock needed; may sleep.
- * Returns: 0 when the allocation holds no page any more; -EBUSY if some pages
- * stayed busy until the time bound; -ENOMEM on allocation or DMA mapping
- * failure; or the error of &drm_pagemap_devmem_ops.populate_devmem_pfn or
+ * Context: Process context, no mmap lock needed, no GPU SVM notifier lock held
+ * (the migration invalidates the pages' CPU mappings); may sleep.
+ * Returns: 0 when the allocation holds no page any more (also when it never
+ * held any, or was already released); -EBUSY if some pages stayed busy until
+ * the time bound; -ENOMEM on allocation or DMA mapping failure; or the error
+ * of &drm_pagemap_devmem_ops.populate_devmem_pfn or
  * &drm_pagemap_devmem_ops.copy_to_ram (the pages not moved stay in @devmem).
  */
 int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem)
@@ -1046,7 +1050,9 @@ EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram);
  * warns once and is retried.
  *
  * Context: Process context, no mmap lock held; may sleep for as long as a page
- * stays busy.
+ * stays busy. No GPU SVM notifier lock held (the migration invalidates the
+ * pages' CPU mappings).
+ * Returns: Nothing.
  */
 void drm_pagemap_evict_to_ram_nofail(struct drm_pagemap_devmem *devmem)
 {
@@ -1066,7 +1072,8 @@ EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram_nofail);
  * Takes a reference on @mm and its mmap lock for read around
  * &drm_pagemap_ops.populate_mm.
  *
- * Context: Process context, no mmap lock held; may sleep.
+ * Context: Process context, no mmap lock and no GPU SVM notifier lock held;
+ * may sleep.
  * Returns: 0 on success, -EFAULT if @mm has exited, -EOPNOTSUPP if the
  * region has no &drm_pagemap_ops.populate_mm, else its error.
  */

@@ -71,7 +71,7 @@ static bool drm_pagemap_peers_connected(struct drm_pagemap_peer *p1,
  * a new owner. &drm_pagemap_peer.owner is then set until
  * drm_pagemap_release_owner().
  *
- * Context: Process context; takes the list's mutex.
+ * Context: Process context; takes the list's mutex, so may sleep.
  * Returns: 0 on success, -EINVAL if an argument is NULL or @peer is already
  * on a list, -ENOMEM if a new owner cannot be allocated, -EINTR if a signal
  * interrupted the wait for the list's lock.
@@ -143,7 +143,8 @@ static void drm_pagemap_owner_release(struct kref *kref)
  * Call it only once no device page of the peer's region exists and no GPU VM
  * uses the owner any more.
  *
- * Context: Process context; takes the list's mutex.
+ * Context: Process context; takes the list's mutex, so may sleep.
+ * Returns: Nothing.
  */
 void drm_pagemap_release_owner(struct drm_pagemap_peer *peer)
 {

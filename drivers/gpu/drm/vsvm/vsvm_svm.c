@@ -130,6 +130,7 @@ static void vsvm_queue_gc(struct vsvm_vm *vm, struct drm_gpusvm_range *range)
 	queue_work(system_unbound_wq, &vm->gc_work);
 }
 
+/* gpusvm-doc: invalidate */
 /*
  * The CPU mapping changed: zap the GPU PTEs of every range it touches, over
  * the whole range, then let the helpers unmap the pages. A range the CPU
@@ -160,7 +161,9 @@ static const struct drm_gpusvm_ops vsvm_gpusvm_ops = {
 	.range_free = vsvm_range_free,
 	.invalidate = vsvm_invalidate,
 };
+/* gpusvm-doc: end invalidate */
 
+/* gpusvm-doc: garbage-collector */
 /* Remove the ranges the CPU unmapped; driver lock held. */
 static void vsvm_garbage_collect(struct vsvm_vm *vm)
 {
@@ -194,6 +197,7 @@ static void vsvm_gc_work(struct work_struct *work)
 		vsvm_garbage_collect(vm);
 	mutex_unlock(&vm->lock);
 }
+/* gpusvm-doc: end garbage-collector */
 
 /* Zap a range's PTEs, then let its mapping go: never the other way round. */
 static void vsvm_unmap_range(struct vsvm_vm *vm,
@@ -422,6 +426,7 @@ int vsvm_madvise(struct vsvm_vm *vm, unsigned long start, unsigned long end,
 				 attr ? xa_mk_value(attr) : NULL, GFP_KERNEL);
 }
 
+/* gpusvm-doc: fault-handler */
 /**
  * vsvm_gpu_fault() - Resolve a GPU page fault
  * @vm: The VM.
@@ -564,6 +569,7 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, unsigned int flags,
 	}
 	return err;
 }
+/* gpusvm-doc: end fault-handler */
 
 /* Evict one range of a prefetch to system memory, unless nothing is in VRAM. */
 static int vsvm_prefetch_evict(struct vsvm_vm *vm,

@@ -105,6 +105,7 @@ static void vsvm_alloc_pfns(struct vsvm_alloc *alloc, unsigned long *pfn)
 	}
 }
 
+/* gpusvm-doc: devmem-ops */
 static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 				    unsigned long npages, unsigned long *pfn)
 {
@@ -272,6 +273,7 @@ static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
 	.copy_to_devmem = vsvm_copy_to_devmem,
 	.copy_to_ram = vsvm_copy_to_ram,
 };
+/* gpusvm-doc: end devmem-ops */
 
 /*
  * The GPU reaches VRAM by offset: its own, or a peer's of its owner group
