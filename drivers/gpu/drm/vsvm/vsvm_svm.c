@@ -161,6 +161,7 @@ static const struct drm_gpusvm_ops vsvm_gpusvm_ops = {
 	.range_free = vsvm_range_free,
 	.invalidate = vsvm_invalidate,
 };
+
 /* gpusvm-doc: end invalidate */
 
 /* gpusvm-doc: garbage-collector */
@@ -197,6 +198,7 @@ static void vsvm_gc_work(struct work_struct *work)
 		vsvm_garbage_collect(vm);
 	mutex_unlock(&vm->lock);
 }
+
 /* gpusvm-doc: end garbage-collector */
 
 /* Zap a range's PTEs, then let its mapping go: never the other way round. */
@@ -569,6 +571,7 @@ int vsvm_gpu_fault(struct vsvm_vm *vm, unsigned long addr, unsigned int flags,
 	}
 	return err;
 }
+
 /* gpusvm-doc: end fault-handler */
 
 /* Evict one range of a prefetch to system memory, unless nothing is in VRAM. */

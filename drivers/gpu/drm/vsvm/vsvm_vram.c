@@ -273,6 +273,7 @@ static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
 	.copy_to_devmem = vsvm_copy_to_devmem,
 	.copy_to_ram = vsvm_copy_to_ram,
 };
+
 /* gpusvm-doc: end devmem-ops */
 
 /*
