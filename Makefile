@@ -16,13 +16,16 @@
 #   make docs      the HTML of Documentation/gpu with the kernel's Sphinx build;
 #                  the GPU SVM page lands in out/docs/gpu/rfc/gpusvm.html
 #   make patches   write the series to out/patches/ and prove it applies
+#   make bench     build the fast kernel with the gpusvm_bench suite (in its
+#                  own build directory), run it and write out/bench/report.md,
+#                  results.json and plots; BENCH_NO_BUILD=1: run it as built
 #   make setup     install packages and unpack the kernel source only
 #
 # GPUSVM_CACHE (default ~/.cache/gpusvm) holds the source and build trees.
 
 SHELL := /bin/bash
 
-.PHONY: all demo test check docs patches setup clean
+.PHONY: all demo test check docs patches bench setup clean
 
 all: test
 
@@ -41,6 +44,9 @@ docs:
 
 patches: setup
 	@. harness/lib.sh && set_version_paths && harness/patches.py . "$$VDIR"
+
+bench:
+	@BENCH_NO_BUILD="$(BENCH_NO_BUILD)" harness/bench.sh
 
 setup:
 	@harness/setup.sh

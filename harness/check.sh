@@ -23,6 +23,7 @@ devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/drm_pagemap_util.o
 		drivers/gpu/drm/tests/drm_gpusvm_test_vram.o
 		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o
 		drivers/gpu/drm/tests/drm_gpusvm_multi_test.o
+		drivers/gpu/drm/tests/drm_gpusvm_bench.o
 		drivers/gpu/drm/vsvm/vsvm_drv.o drivers/gpu/drm/vsvm/vsvm_job.o
 		drivers/gpu/drm/vsvm/vsvm_svm.o drivers/gpu/drm/vsvm/vsvm_vram.o)
 
@@ -95,8 +96,8 @@ check_config() {
 }
 
 # The reference driver needs PCI; it is built in the three configurations
-# that have DEVICE_PRIVATE.
-check_config builtin '-e PCI' '-e DRM_VSVM'
+# that have DEVICE_PRIVATE. The benchmark suite is built in the first.
+check_config builtin '-e PCI' '-e DRM_VSVM' '-e DRM_GPUSVM_BENCH'
 
 # The suites are built in (they call unexported helpers): with DRM as a
 # module, their option must not be available.

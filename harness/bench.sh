@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make bench: build the fast kernel with the benchmark suite in its own build
+# directory ($VDIR/build-bench), run the gpusvm_bench KUnit suite in QEMU and
+# turn its "# bench:" lines into out/bench/results.json, out/bench/report.md
+# and PNG plots (bench-report.py, with Debian's python3-matplotlib).
+#
+# BENCH_NO_BUILD=1: run the kernel already built in build-bench, as it is.
+#
+# Console log: out/bench/kunit.log; build log: out/bench/build.log. Fails on
+# a failed or crashed case, a timeout, a kernel splat or a report without its
+# rows.
+
+. "$(dirname "$0")/lib.sh"
+
+EXTRA_PACKAGES="python3-matplotlib" "$HARNESS/setup.sh"
+set_version_paths
+
+build=$VDIR/build-bench
+dir=$OUT/bench
+mkdir -p "$dir"
+
+kunit() {
+	(cd "$TREE" && python3 tools/testing/kunit/kunit.py "$@" \
+		--arch=x86_64 --build_dir="$build")
+}
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+	"$HARNESS/sync-tree.py" "$REPO" "$TREE"
+	start=$SECONDS
+	log "bench: building in $build"
+	if ! kunit build --kunitconfig="$HARNESS/kunitconfig/fast" \
+		--kunitconfig="$HARNESS/kunitconfig/bench" --jobs="$JOBS" \
+		> "$dir/build.log" 2>&1; then
+		tail -n 40 "$dir/build.log"
+		echo "bench: build failed (full log: out/bench/build.log)"
+		exit 1
+	fi
+	log "bench: built in $((SECONDS - start)) s"
+fi
+
+# The load around the run, for the report: the benchmark runs on one vCPU.
+loadavg=$(cat /proc/loadavg)
+start=$SECONDS
+status=0
+kunit exec --timeout=900 --raw_output=all gpusvm_bench \
+	> "$dir/kunit.log" 2>&1 || status=$?
+ran=$((SECONDS - start))
+log "bench: ran in $ran s (console log: out/bench/kunit.log)"
+loadavg_after=$(cat /proc/loadavg)
+
+"$HARNESS/results.py" --config bench --log "$dir/kunit.log" \
+	--json "$dir/kunit.json" --tree "$TREE" --suites "$REPO" \
+	--only gpusvm_bench || status=1
+
+/usr/bin/python3 "$HARNESS/bench-report.py" --log "$dir/kunit.log" \
+	--out "$dir" --loadavg "$loadavg" --loadavg-after "$loadavg_after" \
+	--seconds "$ran" \
+	|| status=1
+exit "$status"
