@@ -52,6 +52,23 @@ static struct vsvm_vm *vsvm_lookup_vm(struct drm_file *file, u32 id)
 	return vm;
 }
 
+/*
+ * A VM of the file for a job or a prefetch: GPU addresses are the creator's
+ * CPU addresses, so only the creator's process may use it.
+ */
+static struct vsvm_vm *vsvm_lookup_own_vm(struct drm_file *file, u32 id)
+{
+	struct vsvm_vm *vm = vsvm_lookup_vm(file, id);
+
+	if (!vm)
+		return ERR_PTR(-ENOENT);
+	if (vm->gpusvm.mm != current->mm) {
+		vsvm_vm_put(vm);
+		return ERR_PTR(-EACCES);
+	}
+	return vm;
+}
+
 static int vsvm_vm_create_ioctl(struct drm_device *drm, void *data,
 				struct drm_file *file)
 {
@@ -147,14 +164,9 @@ static int vsvm_exec_ioctl(struct drm_device *drm, void *data,
 	err = vsvm_exec_check(args);
 	if (err)
 		return err;
-	vm = vsvm_lookup_vm(file, args->vm_id);
-	if (!vm)
-		return -ENOENT;
-	/* GPU addresses are the creator's CPU addresses. */
-	if (vm->gpusvm.mm != current->mm) {
-		err = -EACCES;
-		goto put;
-	}
+	vm = vsvm_lookup_own_vm(file, args->vm_id);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
 	/* Unplug waits for the submission, never for the job. */
 	if (!drm_dev_enter(drm, &idx)) {
 		err = -ENODEV;
@@ -179,13 +191,9 @@ static int vsvm_prefetch_ioctl(struct drm_device *drm, void *data,
 	    args->timeslice_ms > DRM_PAGEMAP_TIMESLICE_MAX_MS ||
 	    !vsvm_span_ok(args->start, args->size, PAGE_SIZE))
 		return -EINVAL;
-	vm = vsvm_lookup_vm(file, args->vm_id);
-	if (!vm)
-		return -ENOENT;
-	if (vm->gpusvm.mm != current->mm) {
-		err = -EACCES;
-		goto put;
-	}
+	vm = vsvm_lookup_own_vm(file, args->vm_id);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
 	if (!drm_dev_enter(drm, &idx)) {
 		err = -ENODEV;
 		goto put;

@@ -165,6 +165,25 @@ static const struct drm_gpusvm_ops vsvm_gpusvm_ops = {
 /* gpusvm-doc: end invalidate */
 
 /* gpusvm-doc: garbage-collector */
+/*
+ * Take the next range off the garbage collector's list, marked so that an
+ * invalidation that still finds it in the tree does not queue it again.
+ */
+static struct vsvm_range *vsvm_gc_pop(struct vsvm_vm *vm)
+{
+	struct vsvm_range *vrange;
+
+	spin_lock(&vm->gc_lock);
+	vrange = list_first_entry_or_null(&vm->gc_list, struct vsvm_range,
+					  gc_link);
+	if (vrange) {
+		list_del_init(&vrange->gc_link);
+		vrange->removed = true;
+	}
+	spin_unlock(&vm->gc_lock);
+	return vrange;
+}
+
 /* Remove the ranges the CPU unmapped; driver lock held. */
 static void vsvm_garbage_collect(struct vsvm_vm *vm)
 {
@@ -172,21 +191,11 @@ static void vsvm_garbage_collect(struct vsvm_vm *vm)
 
 	lockdep_assert_held(&vm->lock);
 
-	spin_lock(&vm->gc_lock);
-	while ((vrange = list_first_entry_or_null(&vm->gc_list,
-						  struct vsvm_range,
-						  gc_link))) {
-		list_del_init(&vrange->gc_link);
-		vrange->removed = true;
-		spin_unlock(&vm->gc_lock);
-
+	while ((vrange = vsvm_gc_pop(vm))) {
 		/* The invalidation zapped and unmapped it already. */
 		drm_gpusvm_range_remove(&vm->gpusvm, &vrange->base);
 		drm_gpusvm_range_put(&vrange->base);
-
-		spin_lock(&vm->gc_lock);
 	}
-	spin_unlock(&vm->gc_lock);
 }
 
 static void vsvm_gc_work(struct work_struct *work)
@@ -759,17 +768,8 @@ static void vsvm_gc_drain(struct vsvm_vm *vm)
 {
 	struct vsvm_range *vrange;
 
-	spin_lock(&vm->gc_lock);
-	while ((vrange = list_first_entry_or_null(&vm->gc_list,
-						  struct vsvm_range,
-						  gc_link))) {
-		list_del_init(&vrange->gc_link);
-		vrange->removed = true;
-		spin_unlock(&vm->gc_lock);
+	while ((vrange = vsvm_gc_pop(vm)))
 		drm_gpusvm_range_put(&vrange->base);
-		spin_lock(&vm->gc_lock);
-	}
-	spin_unlock(&vm->gc_lock);
 }
 
 /**
