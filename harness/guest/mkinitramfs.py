@@ -5,9 +5,10 @@
 The archive holds /init, the test binaries in /tests, the mount points init
 uses and /dev/console, all owned by root: no root privileges nor cpio tool
 are needed to write it (see Documentation/driver-api/early-userspace/
-buffer-format.rst).
+buffer-format.rst). --file DEST=SRC adds SRC as /DEST (executable if SRC
+is), e.g. the programs and modules a test in /tests uses.
 
-Usage: mkinitramfs.py OUTPUT INIT [TEST...]
+Usage: mkinitramfs.py [--file DEST=SRC]... OUTPUT INIT [TEST...]
 """
 
 import os
@@ -35,19 +36,32 @@ class Newc:
 
 
 def main(argv):
-    if len(argv) < 3:
+    files, args = [], argv[1:]
+    while len(args) >= 2 and args[0] == '--file' and '=' in args[1]:
+        files.append(args[1].split('=', 1))
+        args = args[2:]
+    if len(args) < 2 or args[0].startswith('-'):
         print(__doc__, file=sys.stderr)
         return 2
-    output, init, tests = argv[1], argv[2], argv[3:]
+    output, init, tests = args[0], args[1], args[2:]
+    dirs = ['dev', 'proc', 'sys', 'tmp', 'tests']
+    for dest, _ in files:
+        parts = dest.strip('/').split('/')[:-1]
+        for i in range(len(parts)):
+            if '/'.join(parts[:i + 1]) not in dirs:
+                dirs.append('/'.join(parts[:i + 1]))
     with open(output, 'wb') as out:
         cpio = Newc(out)
-        for d in ('dev', 'proc', 'sys', 'tmp', 'tests'):
+        for d in dirs:
             cpio.entry(d, stat.S_IFDIR | 0o755)
         cpio.entry('dev/console', stat.S_IFCHR | 0o600, rdev=(5, 1))
         for name, path in [('init', init)] + [
-                ('tests/' + os.path.basename(t), t) for t in tests]:
+                ('tests/' + os.path.basename(t), t) for t in tests] + [
+                (dest.strip('/'), src) for dest, src in files]:
+            mode = 0o755 if name in ('init',) or name.startswith('tests/') \
+                or os.access(path, os.X_OK) else 0o644
             with open(path, 'rb') as f:
-                cpio.entry(name, stat.S_IFREG | 0o755, f.read())
+                cpio.entry(name, stat.S_IFREG | mode, f.read())
         cpio.entry('TRAILER!!!', 0)
     return 0
 
