@@ -7,9 +7,12 @@
 #                  and a second GPU, printed as a table of the driver's counters
 #                  DEMO_NO_BUILD=1: boot the debug kernel already built, as is
 #   make test      build and run the KUnit suites (fast + debug configurations),
-#                  then boot each kernel and run the vsvm selftests
+#                  then boot each kernel and run the vsvm selftests, and the
+#                  kernel's hmm-tests on the debug kernel
 #                  CONFIG=fast|debug, SUITE=<suite glob>[.<case glob>]
 #                  SUITE=selftests: the selftests only (no KUnit)
+#                  SUITE=hmm-tests: the kernel's HMM selftest only, against
+#                  test_hmm and against the helpers (debug kernel)
 #                  SELFTEST=<kselftest args>, e.g. "-t TEST" or "-r F.V.TEST"
 #                  SELFTEST_BINS=<binary>[,<binary>...]: only these binaries
 #   make check     checkpatch, kernel-doc and W=1 sparse builds of our files

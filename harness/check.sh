@@ -24,6 +24,7 @@ devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/drm_pagemap_util.o
 		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o
 		drivers/gpu/drm/tests/drm_gpusvm_multi_test.o
 		drivers/gpu/drm/tests/drm_gpusvm_bench.o
+		drivers/gpu/drm/tests/drm_gpusvm_dmirror.o
 		drivers/gpu/drm/vsvm/vsvm_drv.o drivers/gpu/drm/vsvm/vsvm_job.o
 		drivers/gpu/drm/vsvm/vsvm_svm.o drivers/gpu/drm/vsvm/vsvm_vram.o)
 
@@ -81,7 +82,9 @@ check_config() {
 	make_tree "$dir" -s prepare > "$OUT/check/prepare-$name.log" 2>&1 || {
 		tail -n 20 "$OUT/check/prepare-$name.log"; fail "$name: make prepare failed"; return; }
 	for o in "${objects[@]}"; do
-		grep -q "^CONFIG_DRM_GPUSVM_KUNIT_TEST=y" "$dir/.config" || [[ $o != */tests/* ]] || continue
+		# The HMM mirror device is a module of its own, not a suite.
+		grep -q "^CONFIG_DRM_GPUSVM_KUNIT_TEST=y" "$dir/.config" || [[ $o != */tests/* ]] ||
+			[[ $o == */drm_gpusvm_dmirror.o ]] || continue
 		grep -q "^CONFIG_DEVICE_PRIVATE=y" "$dir/.config" || [[ " ${devmem_objects[*]} " != *" $o "* ]] || continue
 		objs+=("$o")
 	done
@@ -96,8 +99,9 @@ check_config() {
 }
 
 # The reference driver needs PCI; it is built in the three configurations
-# that have DEVICE_PRIVATE. The benchmark suite is built in the first.
-check_config builtin '-e PCI' '-e DRM_VSVM' '-e DRM_GPUSVM_BENCH'
+# that have DEVICE_PRIVATE, and so is the HMM mirror test device. The
+# benchmark suite is built in the first.
+check_config builtin '-e PCI' '-e DRM_VSVM' '-e DRM_GPUSVM_BENCH' '-e DRM_GPUSVM_DMIRROR'
 
 # The suites are built in (they call unexported helpers): with DRM as a
 # module, their option must not be available.
@@ -115,7 +119,7 @@ else
 	fail "drm-module: configuration failed"
 fi
 check_config module '-e MODULES' '-e COMPILE_TEST' '-d DRM_GPUSVM_KUNIT_TEST' \
-	'-m DRM_GPUSVM' '-e PCI' '-m DRM_VSVM'
+	'-m DRM_GPUSVM' '-e PCI' '-m DRM_VSVM' '-m DRM_GPUSVM_DMIRROR'
 # A module may only use exported symbols (or its own, and __this_module that
 # modpost adds): those of the fast kernel, which the module configuration is
 # made from, and of the debug kernel, which has the PCI and IOMMU calls of the

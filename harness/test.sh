@@ -2,15 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # make test: set up (first run only), test the splat scanner and the selftest
-# log judge, then build and run the KUnit suites on each configuration, and
-# boot the debug kernel to userspace for the vsvm selftests (guest.sh). The
-# last line is the sum over all: "N passed, N failed, N skipped".
+# log judge, then build and run the KUnit suites on each configuration, boot
+# each kernel to userspace for the vsvm selftests (guest.sh), and boot the
+# debug kernel once more for the kernel's HMM selftest against the stock
+# test_hmm and against the helpers (hmm-tests.sh). The last line is the sum
+# over all: "N passed, N failed, N skipped".
 #
 # CONFIG=fast|debug limits the run to one configuration, SUITE=glob to one
 # KUnit suite (or "suite.case"; no selftests then), SUITE=selftests to the
-# selftests (build and guest, no KUnit). SELFTEST="ARGS" passes
-# kselftest_harness filters to every selftest binary, SELFTEST_BINS=a,b
-# runs only these binaries (see guest.sh).
+# selftests (build and guest, no KUnit), SUITE=hmm-tests to the HMM selftest
+# (build and guest). SELFTEST="ARGS" passes kselftest_harness filters to
+# every selftest binary (and to hmm-tests), SELFTEST_BINS=a,b runs only these
+# binaries (see guest.sh).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -20,6 +23,9 @@ suite=${SUITE:-}
 # IOMMU, fast (a smoke run) on platform devices with direct DMA.
 guest_configs="fast debug"
 boots_guest() { [[ " $guest_configs " == *" $1 "* ]]; }
+# The configurations whose kernel has the HMM test modules.
+hmm_configs="debug"
+runs_hmm_tests() { [[ " $hmm_configs " == *" $1 "* ]]; }
 total_start=$SECONDS
 
 "$HARNESS/setup.sh"
@@ -43,6 +49,12 @@ if [ "$suite" = selftests ]; then
 		boots_guest "$config" && configs+=" $config"
 	done
 	[ -n "$configs" ] || { echo "SUITE=selftests: only $guest_configs boots the guest"; exit 2; }
+elif [ "$suite" = hmm-tests ]; then
+	asked=$configs configs=
+	for config in $asked; do
+		runs_hmm_tests "$config" && configs+=" $config"
+	done
+	[ -n "$configs" ] || { echo "SUITE=hmm-tests: only $hmm_configs runs it"; exit 2; }
 fi
 
 status=0
@@ -56,7 +68,7 @@ add_counts() {
 }
 
 for config in $configs; do
-	if [ "$suite" = selftests ]; then
+	if [ "$suite" = selftests ] || [ "$suite" = hmm-tests ]; then
 		"$HARNESS/build.sh" "$config" || { status=1 failed=$((failed + 1)); continue; }
 	else
 		counts=$OUT/test/kunit-$config.json.counts
@@ -71,6 +83,13 @@ for config in $configs; do
 		counts=$OUT/test/selftests-$config.counts
 		rm -f "$counts"
 		"$HARNESS/guest.sh" "$config" || status=1
+		add_counts "$counts"
+	fi
+	if runs_hmm_tests "$config" && [[ -z $suite || $suite == hmm-tests ]] &&
+	   [ -f "$OUT/test/build-$config.ok" ]; then
+		counts=$OUT/test/hmm-tests-$config.counts
+		rm -f "$counts"
+		"$HARNESS/hmm-tests.sh" "$config" || status=1
 		add_counts "$counts"
 	fi
 done

@@ -904,6 +904,17 @@ static unsigned char dmirror_mkentry(struct dmirror *dmirror,
 	return perm;
 }
 
+/* The allocation of a page in this device's VRAM, referenced, or NULL. */
+static struct dmirror_alloc *dmirror_local_alloc_get(struct dmirror *dmirror,
+						     unsigned char perm,
+						     unsigned long entry)
+{
+	if ((perm & 0xf0) != HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL)
+		return NULL;
+	return dmirror_alloc_get(dmirror->mdevice,
+				 dmirror_page_index(hmm_pfn_to_page(entry)));
+}
+
 /*
  * What the CPU page table holds for [@start, @end), at most
  * DMIRROR_STEP_PAGES pages, without faulting anything in: hmm_range_fault()
@@ -951,11 +962,9 @@ static int dmirror_snapshot_step(struct dmirror *dmirror, struct mm_struct *mm,
 			for (i = 0; i < npages; i++)
 				perm[i] = dmirror_mkentry(dmirror, pfns[i]);
 			for (i = 0; allocs && i < npages; i++)
-				allocs[i] = (perm[i] & 0xf0) ==
-					HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL ?
-					dmirror_alloc_get(dmirror->mdevice,
-							  dmirror_page_index(hmm_pfn_to_page(pfns[i]))) :
-					NULL;
+				allocs[i] = dmirror_local_alloc_get(dmirror,
+								    perm[i],
+								    pfns[i]);
 		}
 		mmap_read_unlock(mm);
 		if (err != -EBUSY)
