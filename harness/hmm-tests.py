@@ -6,9 +6,11 @@ The guest ran tools/testing/selftests/mm/hmm-tests once per module,
 bracketed by "vsvm-guest: begin hmm-tests@MODULE" and "end ..." lines
 (harness/guest/hmm-run.c): the first module is the baseline (test_hmm), the
 second ours. Compares them case by case. A case counts only if the baseline
-really ran it: passed, and for "compound", which returns silently without
-huge pages, only with huge pages reserved. For each such case ours must pass
-(a pass; else a failure); every other case is a skip. Both runs must end,
+really ran it: passed, and, for the cases that return early without a word
+when they get no huge page, only if both runs had one ("compound": a
+hugetlbfs page free when the run began; "anon_write_huge": a THP faulted in
+during the run). For each such case ours must pass (a pass; else a
+failure); every other case is a skip. Both runs must end,
 each module must load and unload, and the log must have no kernel splat.
 
 Writes the table (case, baseline, ours, seconds of each) to TABLE, "passed
@@ -28,8 +30,11 @@ selftests = __import__('selftests')
 
 TIME = re.compile(r'time (\S+) ([\d.]+) s$')
 HUGEPAGES = re.compile(r'hugepages: (\d+)$')
-# Cases that pass without doing anything when no huge page can be mapped.
-NEED_HUGEPAGES = ('.compound',)
+FREE = re.compile(r'(\S+) hugepages free (-?\d+)$')
+THP = re.compile(r'(\S+) thp_fault_alloc \+(-?\d+)$')
+# Cases that pass without doing anything when they get no huge page: what
+# each needs of every run, as (regex of the note, module group, count group).
+NEEDS = {'.compound': FREE, '.anon_write_huge': THP}
 
 
 def times_of(lines, module):
@@ -84,6 +89,14 @@ def main():
             fail(f'guest: {note[7:]}')
         if HUGEPAGES.match(note):
             hugepages = int(HUGEPAGES.match(note).group(1))
+
+    def had_huge_page(case):
+        """Whether every run had what @case needs to do anything."""
+        need = next((r for end, r in NEEDS.items() if case.endswith(end)), None)
+        if not need:
+            return True
+        got = {m.group(1): int(m.group(2)) for m in map(need.match, notes) if m}
+        return all(got.get(name, 0) > 0 for name in names)
     for name in names:
         if f'unloaded {name}' not in notes:
             fail(f'{name} was not unloaded')
@@ -103,7 +116,7 @@ def main():
     rows = []
     for case in list(base) + [c for c in ours if c not in base]:
         b, o = base.get(case, 'missing'), ours.get(case, 'missing')
-        ran = b == 'passed' and (hugepages or not case.endswith(NEED_HUGEPAGES))
+        ran = b == 'passed' and had_huge_page(case)
         if case not in base:
             fail(f'{case}: only in our run')
         elif ran and o == 'passed':

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The kernel's HMM selftest in the guest, run by /init (init.c) as the one
- * test of its boot: reserves huge pages, limits transparent huge pages to
- * madvise(), then for each module given on the
- * listed in /hmm/modules (file names in /hmm, one a line, in order) loads
- * it, runs /hmm/hmm-tests and unloads it again. hmm-tests is tools/testing/selftests/mm/hmm-tests.c
+ * test of its boot: reserves huge pages and limits transparent huge pages
+ * to madvise(); then, for each module listed in /hmm/modules (file names in
+ * /hmm, one a line, in order), loads it, runs /hmm/hmm-tests and unloads
+ * it. hmm-tests is tools/testing/selftests/mm/hmm-tests.c
  * as it is in the tree; the first module is the baseline (lib/test_hmm.c),
  * the others implement the same uAPI (/dev/hmm_dmirror0 and 1).
  *
@@ -14,9 +14,11 @@
  *
  *	vsvm-guest: hugepages: N                 huge pages reserved
  *	vsvm-guest: transparent hugepages: madvise
+ *	vsvm-guest: MODULE hugepages free N     before its run
  *	vsvm-guest: begin hmm-tests@MODULE
  *	vsvm-guest: time NAME SECONDS s          after each result of a case
  *	vsvm-guest: end hmm-tests@MODULE exit=STATUS time=SECONDS s
+ *	vsvm-guest: MODULE thp_fault_alloc +N    THPs its run faulted in
  *	vsvm-guest: unloaded MODULE
  *	vsvm-guest: error: WHAT
  *
@@ -98,6 +100,25 @@ static void thp_madvise(void)
 		say("transparent hugepages: madvise");
 	if (fd >= 0)
 		close(fd);
+}
+
+/* The number after @key in @path (/proc/meminfo, /proc/vmstat), or -1. */
+static long counter(const char *path, const char *key)
+{
+	char line[256];
+	long value = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ' ') {
+			value = strtol(line + strlen(key) + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return value;
 }
 
 static int load(const char *file)
@@ -226,6 +247,7 @@ int main(int argc, char **argv)
 	char line[256], name[256];
 	FILE *list;
 	int n = 0;
+	long thp;
 
 	if (argc - 1 > MAX_ARGS) {
 		say("error: more than %d arguments", MAX_ARGS);
@@ -246,7 +268,17 @@ int main(int argc, char **argv)
 		n++;
 		if (load(line))
 			continue;
+		/*
+		 * What the host needs to tell a case that ran from one that
+		 * returned early: compound without a huge page to map,
+		 * anon_write_huge without a THP.
+		 */
+		say("%s hugepages free %ld", name,
+		    counter("/proc/meminfo", "HugePages_Free:"));
+		thp = counter("/proc/vmstat", "thp_fault_alloc");
 		run(name, argv + 1, argc - 1);
+		say("%s thp_fault_alloc +%ld", name,
+		    counter("/proc/vmstat", "thp_fault_alloc") - thp);
 		unload(name);
 	}
 	fclose(list);

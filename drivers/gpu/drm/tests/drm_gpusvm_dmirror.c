@@ -25,10 +25,21 @@
  *    hmm_range_fault() and make_device_exclusive_range() directly, the way
  *    lib/test_hmm.c does.
  *
- * Error codes are those of lib/test_hmm.c, which the tests read.
+ * Error codes are those of lib/test_hmm.c, which the tests read. Where the
+ * helpers work otherwise, so does the device, and a test could see it:
+ *  - a migration is all or nothing per VMA: if one page of it cannot be
+ *    collected, none moves (test_hmm moves the others);
+ *  - MIGRATE_TO_SYS evicts whole allocations, also their pages outside the
+ *    span;
+ *  - closing the file leaves the pages in VRAM (they belong to the mm; the
+ *    CPU faults them back), where test_hmm evicts the device;
+ *  - READ maps pages read-only, so a WRITE after it faults once more;
+ *  - VRAM is vram_mb per device and is not grown nor evicted for a
+ *    migration: a full VRAM fails it with -ENOMEM.
  */
 
 #include <linux/cdev.h>
+/* dma_to_phys(): the device reaches system pages by direct DMA only. */
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
@@ -44,6 +55,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 #include <linux/vmalloc.h>
 
 #include <drm/drm_drv.h>
@@ -110,7 +122,10 @@ struct dmirror_alloc {
 	struct drm_pagemap_devmem devmem;
 	/** @mdevice: The device. */
 	struct dmirror_device *mdevice;
-	/** @ref: Held by the migration and by evictions in progress. */
+	/**
+	 * @ref: The allocation's own reference, dropped once it is released
+	 * and its VRAM given back, and those of evictions in progress.
+	 */
 	struct kref ref;
 	/** @release_node: Entry in &dmirror_device.release_list. */
 	struct llist_node release_node;
@@ -134,16 +149,26 @@ struct dmirror {
 	struct mutex lock;
 	/**
 	 * @pt: The page table: virtual pfn to the page the device accesses,
-	 * tagged with its access. Written under @lock and the notifier lock
-	 * held for write, read under the notifier lock.
+	 * tagged with its access. Filled under @lock and the notifier lock
+	 * held for write, zapped by the invalidation callback (notifier lock
+	 * held for write), read under the notifier lock.
 	 */
 	struct xarray pt;
 	/**
-	 * @exclusive_seq: Counts the invalidations of the VM's notifiers,
-	 * but those of its own make_device_exclusive_range() calls, which
-	 * leave the VM's mappings alone; under the notifier lock.
+	 * @exclusive_seq: Counts the invalidations of [@exclusive_start,
+	 * @exclusive_end) other than %MMU_NOTIFY_EXCLUSIVE ones; under the
+	 * notifier lock.
 	 */
 	unsigned long exclusive_seq;
+	/** @exclusive_start: Start of the span EXCLUSIVE is mapping. */
+	unsigned long exclusive_start;
+	/** @exclusive_end: End of the span EXCLUSIVE is mapping. */
+	unsigned long exclusive_end;
+	/**
+	 * @snapshot_lock: Held by SNAPSHOT while it reads a result, and by
+	 * the invalidation of its temporary notifier.
+	 */
+	struct mutex snapshot_lock;
 	/** @gc_lock: Protects @gc_list and &dmirror_range.removed. */
 	spinlock_t gc_lock;
 	/** @gc_list: Ranges the CPU unmapped, to remove. */
@@ -222,7 +247,7 @@ static struct page *dmirror_dma_to_page(struct device *dev, dma_addr_t addr)
 
 static void dmirror_alloc_free(struct kref *ref)
 {
-	kfree(container_of(ref, struct dmirror_alloc, ref));
+	kvfree(container_of(ref, struct dmirror_alloc, ref));
 }
 
 static void dmirror_alloc_put(struct dmirror_alloc *alloc)
@@ -314,7 +339,7 @@ static int dmirror_copy(struct page **pages,
 			struct drm_pagemap_addr *pagemap_addr,
 			unsigned long npages, bool to_ram)
 {
-	struct dmirror_device *mdevice = NULL;
+	struct dmirror_device *mdevice;
 	struct page *backing, *page;
 	unsigned long i;
 
@@ -390,7 +415,9 @@ static struct dmirror_alloc *dmirror_alloc(struct dmirror_device *mdevice,
 	unsigned long i, index = 0, npages = size >> PAGE_SHIFT;
 	struct dmirror_alloc *alloc;
 
-	alloc = kzalloc(struct_size(alloc, pfns, npages), GFP_KERNEL);
+	if (npages > mdevice->npages)
+		return ERR_PTR(-ENOMEM);
+	alloc = kvzalloc(struct_size(alloc, pfns, npages), GFP_KERNEL);
 	if (!alloc)
 		return ERR_PTR(-ENOMEM);
 	alloc->mdevice = mdevice;
@@ -411,7 +438,7 @@ static struct dmirror_alloc *dmirror_alloc(struct dmirror_device *mdevice,
 			clear_bit(alloc->pfns[i] - mdevice->pfn_first,
 				  mdevice->used);
 		spin_unlock(&mdevice->lock);
-		kfree(alloc);
+		kvfree(alloc);
 		return ERR_PTR(-ENOMEM);
 	}
 	spin_unlock(&mdevice->lock);
@@ -436,31 +463,44 @@ static struct dmirror_alloc *dmirror_alloc_get(struct dmirror_device *mdevice,
 }
 
 /*
- * RELEASE and unload: every page of the device back to system memory, with
- * the eviction that cannot fail, allocation by allocation as their pages
- * are found.
+ * RELEASE and unload: every page of the device back to system memory,
+ * allocation by allocation as their pages are found. RELEASE, from an
+ * ioctl, uses the bounded eviction and returns its first error; unload the
+ * one that cannot fail.
  */
-static void dmirror_evict_all(struct dmirror_device *mdevice)
+static int dmirror_evict_all(struct dmirror_device *mdevice, bool nofail)
 {
 	struct dmirror_alloc *alloc;
 	unsigned long index;
+	int err = 0, ret;
 
 	for (index = 0; index < mdevice->npages; index++) {
 		alloc = dmirror_alloc_get(mdevice, index);
 		if (!alloc)
 			continue;
-		drm_pagemap_evict_to_ram_nofail(&alloc->devmem);
+		if (nofail) {
+			drm_pagemap_evict_to_ram_nofail(&alloc->devmem);
+		} else {
+			ret = drm_pagemap_evict_to_ram(&alloc->devmem);
+			if (ret && !err)
+				err = ret;
+		}
 		dmirror_alloc_put(alloc);
 		cond_resched();
 	}
 	flush_work(&mdevice->release_work);
+	return err;
 }
 
 /* The GPU VM ------------------------------------------------------------ */
 
-/* Zap the page-table entries of a whole range; notifier lock held for write. */
+/*
+ * Zap the page-table entries of a whole range, but its exclusive entries
+ * with @keep_exclusive; notifier lock held for write.
+ */
 static void dmirror_zap_range(struct dmirror *dmirror,
-			      struct drm_gpusvm_range *range)
+			      struct drm_gpusvm_range *range,
+			      bool keep_exclusive)
 {
 	unsigned long first = drm_gpusvm_range_start(range) >> PAGE_SHIFT;
 	unsigned long last = (drm_gpusvm_range_end(range) >> PAGE_SHIFT) - 1;
@@ -470,7 +510,9 @@ static void dmirror_zap_range(struct dmirror *dmirror,
 	lockdep_assert_held_write(&dmirror->gpusvm.notifier_lock);
 
 	xa_for_each_range(&dmirror->pt, index, entry, first, last)
-		xa_erase(&dmirror->pt, index);
+		if (!keep_exclusive ||
+		    xa_pointer_tag(entry) != DMIRROR_PT_ATOMIC)
+			xa_erase(&dmirror->pt, index);
 }
 
 static struct drm_gpusvm_range *dmirror_range_alloc(struct drm_gpusvm *gpusvm)
@@ -508,19 +550,26 @@ static void dmirror_invalidate(struct drm_gpusvm *gpusvm,
 {
 	struct dmirror *dmirror = to_dmirror(gpusvm);
 	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+	bool own_exclusive = mmu_range->event == MMU_NOTIFY_EXCLUSIVE &&
+			     mmu_range->owner == dmirror;
 	struct drm_gpusvm_range *range;
 
 	/*
-	 * The device's own make_device_exclusive_range(): the pages stay
-	 * where they are, for the device alone. Its mappings stay.
+	 * EXCLUSIVE need not start over for a page made exclusive (by its own
+	 * call) or taken back by the CPU (whose fault waits for the page lock
+	 * EXCLUSIVE holds until its entries are in): only for the others.
 	 */
-	if (mmu_range->event == MMU_NOTIFY_EXCLUSIVE &&
-	    mmu_range->owner == dmirror)
-		return;
-	dmirror->exclusive_seq++;
+	if (mmu_range->event != MMU_NOTIFY_EXCLUSIVE &&
+	    mmu_range->start < dmirror->exclusive_end &&
+	    mmu_range->end > dmirror->exclusive_start)
+		dmirror->exclusive_seq++;
 	drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
 				  mmu_range->end) {
-		dmirror_zap_range(dmirror, range);
+		/*
+		 * Its own make_device_exclusive_range() leaves the device's
+		 * exclusive entries of other pages alone.
+		 */
+		dmirror_zap_range(dmirror, range, own_exclusive);
 		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
 		if (mmu_range->event == MMU_NOTIFY_UNMAP) {
 			drm_gpusvm_range_set_unmapped(range, mmu_range);
@@ -570,7 +619,7 @@ static void dmirror_unmap_range(struct dmirror *dmirror,
 	struct drm_gpusvm_ctx ctx = {};
 
 	down_write(&dmirror->gpusvm.notifier_lock);
-	dmirror_zap_range(dmirror, range);
+	dmirror_zap_range(dmirror, range, false);
 	up_write(&dmirror->gpusvm.notifier_lock);
 	drm_gpusvm_range_unmap_pages(&dmirror->gpusvm, range, &ctx);
 }
@@ -644,7 +693,10 @@ static void dmirror_commit(struct dmirror *dmirror,
 			entry = page;
 			if (addr->dir == DMA_BIDIRECTIONAL)
 				entry = xa_tag_pointer(entry, DMIRROR_PT_WRITE);
-			xa_store(&dmirror->pt, index + i + j, entry, GFP_NOWAIT);
+			/* Reserved by dmirror_prepare_commit(). */
+			WARN_ON_ONCE(xa_is_err(xa_store(&dmirror->pt,
+							index + i + j, entry,
+							GFP_NOWAIT)));
 		}
 	}
 }
@@ -720,13 +772,16 @@ static int dmirror_fault_range(struct dmirror *dmirror, unsigned long addr,
 		}
 		if (err == -EOPNOTSUPP) {
 			/* Pages the device cannot map together. */
-			drm_gpusvm_range_evict(gpusvm, range);
+			err = drm_gpusvm_range_evict(gpusvm, range);
+			if (err && err != -EBUSY)
+				return err;
+			err = -EAGAIN;
 			continue;
 		}
 		if (!err)
 			err = dmirror_prepare_commit(dmirror, range);
 		if (err == -EFAULT || err == -EBUSY || err == -EAGAIN)
-			continue;
+			continue;	/* unmapped, invalidated or busy: again */
 		if (err)
 			return err;
 
@@ -741,7 +796,7 @@ static int dmirror_fault_range(struct dmirror *dmirror, unsigned long addr,
 		if (!err)
 			return 0;
 	}
-	return err == -EAGAIN ? -EBUSY : err;
+	return err == -EAGAIN || err == -EOPNOTSUPP ? -EBUSY : err;
 }
 
 /* One pass of the fault loop: fault in every range of [@start, @end). */
@@ -867,7 +922,15 @@ static bool dmirror_snapshot_invalidate(struct mmu_interval_notifier *mni,
 					const struct mmu_notifier_range *range,
 					unsigned long cur_seq)
 {
+	struct dmirror *dmirror =
+		container_of(mni, struct dmirror_interval, notifier)->dmirror;
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&dmirror->snapshot_lock);
+	else if (!mutex_trylock(&dmirror->snapshot_lock))
+		return false;
 	mmu_interval_set_seq(mni, cur_seq);
+	mutex_unlock(&dmirror->snapshot_lock);
 	return true;
 }
 
@@ -955,6 +1018,7 @@ static int dmirror_snapshot_step(struct dmirror *dmirror, struct mm_struct *mm,
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
 		mmap_read_lock(mm);
 		err = hmm_range_fault(&range);
+		mutex_lock(&dmirror->snapshot_lock);
 		if (!err && mmu_interval_read_retry(range.notifier,
 						    range.notifier_seq))
 			err = -EBUSY;
@@ -966,6 +1030,7 @@ static int dmirror_snapshot_step(struct dmirror *dmirror, struct mm_struct *mm,
 								    perm[i],
 								    pfns[i]);
 		}
+		mutex_unlock(&dmirror->snapshot_lock);
 		mmap_read_unlock(mm);
 		if (err != -EBUSY)
 			break;
@@ -1145,12 +1210,23 @@ static int dmirror_migrate_to_system(struct dmirror *dmirror,
 
 /* EXCLUSIVE ---------------------------------------------------------------- */
 
+/* An exclusive entry, in a slot reserved; notifier lock held for write. */
+static void dmirror_store_exclusive(struct dmirror *dmirror,
+				    unsigned long addr, struct page *page)
+{
+	void *old = xa_store(&dmirror->pt, addr >> PAGE_SHIFT,
+			     xa_tag_pointer(page, DMIRROR_PT_ATOMIC),
+			     GFP_NOWAIT);
+
+	WARN_ON_ONCE(xa_is_err(old));
+}
+
 /*
  * Map [@start, @end) for exclusive (atomic) access:
- * make_device_exclusive_range() as lib/test_hmm.c does, then the entries go
- * in the page table under the notifier lock, unless the VM saw an
- * invalidation other than those of the call itself in between (which take
- * the pages back, or unmap them). Driver lock held.
+ * make_device_exclusive_range() as lib/test_hmm.c does, then, with the pages
+ * still locked, the entries go in the page table under the notifier lock,
+ * unless the span saw an invalidation other than a device-exclusive one in
+ * between (an unmap, a COW, an mprotect()). Driver lock held.
  */
 static int dmirror_exclusive_step(struct dmirror *dmirror,
 				  struct mm_struct *mm, unsigned long start,
@@ -1172,16 +1248,18 @@ static int dmirror_exclusive_step(struct dmirror *dmirror,
 	}
 
 	for (tries = 0; tries < DMIRROR_FAULT_TRIES; tries++) {
-		drm_gpusvm_notifier_lock(gpusvm);
+		down_write(&gpusvm->notifier_lock);
 		seq = dmirror->exclusive_seq;
-		drm_gpusvm_notifier_unlock(gpusvm);
+		dmirror->exclusive_start = start;
+		dmirror->exclusive_end = end;
+		up_write(&gpusvm->notifier_lock);
 
 		mmap_read_lock(mm);
 		ret = make_device_exclusive_range(mm, start, end, pages,
 						  dmirror);
 		mmap_read_unlock(mm);
 		if (ret < 0)
-			return ret;
+			return -EBUSY;	/* as lib/test_hmm.c: nothing mapped */
 
 		/* Only if every page is exclusive now, as lib/test_hmm.c. */
 		err = ret == npages ? 0 : -EBUSY;
@@ -1193,11 +1271,9 @@ static int dmirror_exclusive_step(struct dmirror *dmirror,
 			down_write(&gpusvm->notifier_lock);
 			if (dmirror->exclusive_seq == seq) {
 				for (i = 0; i < npages; i++)
-					xa_store(&dmirror->pt,
-						 (start >> PAGE_SHIFT) + i,
-						 xa_tag_pointer(pages[i],
-								DMIRROR_PT_ATOMIC),
-						 GFP_NOWAIT);
+					dmirror_store_exclusive(dmirror,
+								start + (i << PAGE_SHIFT),
+								pages[i]);
 				mapped = true;
 			}
 			up_write(&gpusvm->notifier_lock);
@@ -1303,6 +1379,7 @@ static int dmirror_fops_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 	dmirror->mdevice = mdevice;
 	mutex_init(&dmirror->lock);
+	mutex_init(&dmirror->snapshot_lock);
 	xa_init(&dmirror->pt);
 	spin_lock_init(&dmirror->gc_lock);
 	INIT_LIST_HEAD(&dmirror->gc_list);
@@ -1338,6 +1415,7 @@ static int dmirror_fops_release(struct inode *inode, struct file *filp)
 	mutex_unlock(&dmirror->lock);
 
 	xa_destroy(&dmirror->pt);
+	mutex_destroy(&dmirror->snapshot_lock);
 	mutex_destroy(&dmirror->lock);
 	kfree(dmirror);
 	return 0;
@@ -1385,8 +1463,7 @@ static long dmirror_fops_unlocked_ioctl(struct file *filp,
 		err = dmirror_snapshot(dmirror, &cmd);
 		break;
 	case HMM_DMIRROR_RELEASE:
-		dmirror_evict_all(dmirror->mdevice);
-		err = 0;
+		err = dmirror_evict_all(dmirror->mdevice, false);
 		break;
 	default:
 		return -EINVAL;
@@ -1490,7 +1567,7 @@ free:
 
 static void dmirror_vram_fini(struct dmirror_device *mdevice)
 {
-	dmirror_evict_all(mdevice);
+	dmirror_evict_all(mdevice, true);
 	memunmap_pages(&mdevice->pagemap);
 	flush_work(&mdevice->release_work);
 	drm_pagemap_put(&mdevice->dpagemap);
@@ -1501,6 +1578,7 @@ static void dmirror_vram_fini(struct dmirror_device *mdevice)
 			   range_len(&mdevice->pagemap.range));
 }
 
+/* The device is static: nothing to free. */
 static void dmirror_device_release(struct device *dev)
 {
 }
@@ -1517,6 +1595,13 @@ static int dmirror_device_init(struct dmirror_device *mdevice, int id)
 					   DMA_BIT_MASK(64));
 	if (err)
 		goto unregister;
+	/* The page table resolves DMA addresses to the pages they map. */
+	if (device_iommu_mapped(&mdevice->pdev->dev) ||
+	    is_swiotlb_force_bounce(&mdevice->pdev->dev)) {
+		dev_err(&mdevice->pdev->dev, "needs direct DMA without bouncing\n");
+		err = -ENODEV;
+		goto unregister;
+	}
 	mdevice->drm = drm_dev_alloc(&dmirror_drm_driver, &mdevice->pdev->dev);
 	if (IS_ERR(mdevice->drm)) {
 		err = PTR_ERR(mdevice->drm);
