@@ -614,6 +614,28 @@ static void *drm_gpusvm_kvmalloc_array(size_t n, size_t size)
 }
 
 /*
+ * hmm_range_fault() output of a span of up to 64K lives on the stack of the
+ * helpers that need it for one call: most GPU faults are that small.
+ */
+#define DRM_GPUSVM_STACK_PFNS	16
+
+/* The pfn array of one call: @stack if it is large enough, else allocated. */
+static unsigned long *drm_gpusvm_pfns_alloc(unsigned long *stack,
+					    unsigned long npages)
+{
+	if (npages <= DRM_GPUSVM_STACK_PFNS)
+		return stack;
+
+	return drm_gpusvm_kvmalloc_array(npages, sizeof(unsigned long));
+}
+
+static void drm_gpusvm_pfns_free(unsigned long *pfns, unsigned long *stack)
+{
+	if (pfns != stack)
+		kvfree(pfns);
+}
+
+/*
  * The deadline of one hmm_range_fault() retry loop: invalidations that keep
  * racing with it end it with -EBUSY.
  */
@@ -669,13 +691,14 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 		.end = end,
 		.dev_private_owner = ctx->device_private_page_owner,
 	};
+	unsigned long stack_pfns[DRM_GPUSVM_STACK_PFNS];
 	unsigned long *pfns;
 	unsigned long i;
 	int err;
 
 	mmap_assert_locked(gpusvm->mm);
 
-	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
+	pfns = drm_gpusvm_pfns_alloc(stack_pfns, npages);
 	if (!pfns)
 		return false;
 	hmm_range.hmm_pfns = pfns;
@@ -687,7 +710,7 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 			err = -EFAULT;
 	}
 
-	kvfree(pfns);
+	drm_gpusvm_pfns_free(pfns, stack_pfns);
 	return !err;
 }
 
@@ -1221,6 +1244,18 @@ static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
 	return err ?: -EBUSY;
 }
 
+/* Whether hmm_range_fault() returned every page writable (the usual case). */
+static bool drm_gpusvm_pfns_writable(const unsigned long *pfns,
+				     unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if (!(pfns[i] & HMM_PFN_WRITE))
+			return false;
+	return true;
+}
+
 /**
  * drm_gpusvm_get_pages() - Fault in and DMA-map the pages of a span
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -1295,6 +1330,7 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		.end = pages_end,
 		.dev_private_owner = ctx->device_private_page_owner,
 	};
+	unsigned long stack_pfns[DRM_GPUSVM_STACK_PFNS];
 	struct drm_gpusvm_pages_flags flags;
 	unsigned long *pfns;
 	int err = 0;
@@ -1320,7 +1356,7 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		return err;
 
 	/* Allocated outside the notifier lock: reclaim may need it. */
-	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
+	pfns = drm_gpusvm_pfns_alloc(stack_pfns, npages);
 	if (!pfns)
 		return -ENOMEM;
 	hmm_range.hmm_pfns = pfns;
@@ -1341,7 +1377,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		}
 		err = drm_gpusvm_hmm_range_fault(mm, &hmm_range, deadline,
 						 false);
-		if (!err && !ctx->read_only) {
+		if (!err && !ctx->read_only &&
+		    !drm_gpusvm_pfns_writable(pfns, npages)) {
 			mmap_read_lock(mm);
 			err = drm_gpusvm_fault_read_only_pages(mm, &hmm_range);
 			mmap_read_unlock(mm);
@@ -1371,7 +1408,7 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	}
 
 out_free_pfns:
-	kvfree(pfns);
+	drm_gpusvm_pfns_free(pfns, stack_pfns);
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_get_pages);
