@@ -1344,6 +1344,20 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	    pages_end - 1 > notifier->interval_tree.last)
 		return -EINVAL;
 
+	/*
+	 * A current mapping of system pages that serves @ctx is returned as
+	 * is, checked without the notifier lock: an invalidation racing with
+	 * the check is one that ran right after the call, which the driver's
+	 * pages-valid check under the lock sees. Device pages need the lock
+	 * (their pagemap), and so does every answer other than 0.
+	 */
+	flags.__flags = READ_ONCE(svm_pages->flags.__flags);
+	if (flags.has_dma_mapping && !flags.has_devmem_pages &&
+	    !flags.unmapped && !ctx->devmem_only &&
+	    (ctx->read_only ||
+	     svm_pages->dma_addr[0].dir == DMA_BIDIRECTIONAL))
+		return 0;
+
 	/* Invalidations only ever take a mapping away: check it once. */
 	down_read(&gpusvm->notifier_lock);
 	flags.__flags = svm_pages->flags.__flags;
