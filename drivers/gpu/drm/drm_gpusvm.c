@@ -763,6 +763,30 @@ drm_gpusvm_range_chunk_size(struct drm_gpusvm *gpusvm,
 	return 0;
 }
 
+/*
+ * Whether @range holds a mapping for @ctx's access that no invalidation took
+ * away. Its VMA then still exists and allows that access: the mapping was made
+ * of pages hmm_range_fault() got for it, and unmapping, mprotect() and the
+ * exit of the mm all invalidate a span with pages present first, which drops
+ * the mapping (the invalidation callback must). So the checks a lookup makes
+ * under the mmap lock would pass. Lockless (the driver lock keeps the range
+ * and its DMA array): an invalidation racing with this one is one that ran
+ * right after the lookup, which get_pages and the pages-valid check see.
+ */
+static bool drm_gpusvm_range_mapping_current(struct drm_gpusvm_range *range,
+					     const struct drm_gpusvm_ctx *ctx)
+{
+	struct drm_gpusvm_pages_flags flags = {
+		.__flags = READ_ONCE(range->pages.flags.__flags),
+	};
+
+	if (!flags.has_dma_mapping || flags.unmapped)
+		return false;
+
+	return ctx->read_only ||
+	       range->pages.dma_addr[0].dir == DMA_BIDIRECTIONAL;
+}
+
 /**
  * drm_gpusvm_range_find_or_insert() - Find or create the range of a GPU fault
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -804,8 +828,8 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 				const struct drm_gpusvm_ctx *ctx)
 {
 	struct mm_struct *mm = gpusvm->mm;
+	struct drm_gpusvm_range *range = NULL;
 	struct drm_gpusvm_notifier *notifier;
-	struct drm_gpusvm_range *range;
 	struct vm_area_struct *vma;
 	bool new_notifier = false;
 	unsigned long chunk_size;
@@ -820,10 +844,22 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	    fault_addr >= gpuva_end)
 		return ERR_PTR(-EINVAL);
 
+	/*
+	 * The ranges only change under the driver lock: a range found now is
+	 * the one to return, once its VMA is checked. A current mapping has
+	 * checked it already.
+	 */
+	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
+	if (notifier) {
+		range = drm_gpusvm_range_find(notifier, fault_addr,
+					      fault_addr + 1);
+		if (range && drm_gpusvm_range_mapping_current(range, ctx))
+			return range;
+	}
+
 	if (!mmget_not_zero(mm))
 		return ERR_PTR(-EFAULT);
 
-	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
 	if (!notifier) {
 		notifier = drm_gpusvm_notifier_alloc(gpusvm, fault_addr);
 		if (!notifier) {
@@ -865,7 +901,6 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 		goto err_mmap_unlock;
 	}
 
-	range = drm_gpusvm_range_find(notifier, fault_addr, fault_addr + 1);
 	if (range)
 		goto out_mmap_unlock;
 
