@@ -1393,16 +1393,22 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	     svm_pages->dma_addr[0].dir == DMA_BIDIRECTIONAL))
 		return 0;
 
-	/* Invalidations only ever take a mapping away: check it once. */
-	down_read(&gpusvm->notifier_lock);
-	flags.__flags = svm_pages->flags.__flags;
-	if (flags.unmapped)
-		err = -EFAULT;
-	else if (flags.has_dma_mapping)
-		err = drm_gpusvm_mapping_serves(svm_pages, npages, ctx);
-	up_read(&gpusvm->notifier_lock);
-	if (flags.unmapped || flags.has_dma_mapping)
-		return err;
+	/*
+	 * Invalidations only ever take a mapping away, and only this call makes
+	 * one: without one now there is none to check. Else check it once.
+	 */
+	if (flags.unmapped || flags.has_dma_mapping) {
+		down_read(&gpusvm->notifier_lock);
+		flags.__flags = svm_pages->flags.__flags;
+		if (flags.unmapped)
+			err = -EFAULT;
+		else if (flags.has_dma_mapping)
+			err = drm_gpusvm_mapping_serves(svm_pages, npages,
+							ctx);
+		up_read(&gpusvm->notifier_lock);
+		if (flags.unmapped || flags.has_dma_mapping)
+			return err;
+	}
 
 	/* Allocated outside the notifier lock: reclaim may need it. */
 	pfns = drm_gpusvm_pfns_alloc(stack_pfns, npages);
