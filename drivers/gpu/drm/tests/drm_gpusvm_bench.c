@@ -1019,8 +1019,7 @@ static void bench_inval(struct kunit *test)
 	bench_add(row, "invalidate", false, bench_inval_n);
 	bench_add(row, "floor_n1", true, bench_inval_1);
 	bench_run(test, row, b, &b->err);
-	test_gpu_expect_clean(b->gpu_n);
-	test_gpu_expect_clean(b->gpu_1);
+	test_gpus_expect_clean((struct test_gpu *[]){ b->gpu_n, b->gpu_1 }, 2);
 }
 
 /* Faults per round of the throughput row: 4K ranges over the fault span. */
