@@ -1291,6 +1291,90 @@ static bool drm_gpusvm_pfns_writable(const unsigned long *pfns,
 	return true;
 }
 
+/*
+ * The fault and map loop of drm_gpusvm_get_pages(), for pages that hold no
+ * mapping. Apart, so that the re-fault of a current mapping does not set up
+ * its frame.
+ */
+static noinline int
+drm_gpusvm_fault_and_map(struct drm_gpusvm *gpusvm,
+			 struct drm_gpusvm_pages *svm_pages,
+			 struct mm_struct *mm,
+			 struct mmu_interval_notifier *notifier,
+			 unsigned long pages_start, unsigned long pages_end,
+			 const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long deadline = drm_gpusvm_hmm_deadline();
+	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
+	struct hmm_range hmm_range = {
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (ctx->read_only ? 0 : HMM_PFN_REQ_WRITE),
+		.notifier = notifier,
+		.start = pages_start,
+		.end = pages_end,
+		.dev_private_owner = ctx->device_private_page_owner,
+	};
+	unsigned long stack_pfns[DRM_GPUSVM_STACK_PFNS];
+	unsigned long *pfns;
+	int err;
+
+	/* Allocated outside the notifier lock: reclaim may need it. */
+	pfns = drm_gpusvm_pfns_alloc(stack_pfns, npages);
+	if (!pfns)
+		return -ENOMEM;
+	hmm_range.hmm_pfns = pfns;
+	if (!svm_pages->dma_addr) {
+		svm_pages->dma_addr =
+			drm_gpusvm_kvmalloc_array(npages,
+						  sizeof(*svm_pages->dma_addr));
+		if (!svm_pages->dma_addr) {
+			err = -ENOMEM;
+			goto out_free_pfns;
+		}
+	}
+
+	for (;;) {
+		if (!mmget_not_zero(mm)) {
+			err = -EFAULT;
+			break;
+		}
+		err = drm_gpusvm_hmm_range_fault(mm, &hmm_range, deadline,
+						 false);
+		if (!err && !ctx->read_only &&
+		    !drm_gpusvm_pfns_writable(pfns, npages)) {
+			mmap_read_lock(mm);
+			err = drm_gpusvm_fault_read_only_pages(mm, &hmm_range);
+			mmap_read_unlock(mm);
+		}
+		mmput(mm);
+
+		if (!err) {
+			down_read(&gpusvm->notifier_lock);
+			if (svm_pages->flags.unmapped)
+				err = -EFAULT;
+			else if (mmu_interval_read_retry(notifier,
+							 hmm_range.notifier_seq))
+				err = -EBUSY;
+			else
+				err = drm_gpusvm_map_pages(gpusvm, svm_pages,
+							   pfns, npages, ctx);
+			if (!err)
+				svm_pages->notifier_seq = hmm_range.notifier_seq;
+			up_read(&gpusvm->notifier_lock);
+		}
+
+		/* -EBUSY: an invalidation ran since mmu_interval_read_begin(). */
+		if (err != -EBUSY || time_after(jiffies, deadline))
+			break;
+		/* Holding no page, like drm_gpusvm_hmm_range_fault(). */
+		cond_resched();
+	}
+
+out_free_pfns:
+	drm_gpusvm_pfns_free(pfns, stack_pfns);
+	return err;
+}
+
 /**
  * drm_gpusvm_get_pages() - Fault in and DMA-map the pages of a span
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -1355,19 +1439,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 			 unsigned long pages_start, unsigned long pages_end,
 			 const struct drm_gpusvm_ctx *ctx)
 {
-	unsigned long deadline = drm_gpusvm_hmm_deadline();
 	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
-	struct hmm_range hmm_range = {
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (ctx->read_only ? 0 : HMM_PFN_REQ_WRITE),
-		.notifier = notifier,
-		.start = pages_start,
-		.end = pages_end,
-		.dev_private_owner = ctx->device_private_page_owner,
-	};
-	unsigned long stack_pfns[DRM_GPUSVM_STACK_PFNS];
 	struct drm_gpusvm_pages_flags flags;
-	unsigned long *pfns;
 	int err = 0;
 
 	if (!mm || !PAGE_ALIGNED(pages_start) || !PAGE_ALIGNED(pages_end) ||
@@ -1410,61 +1483,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 			return err;
 	}
 
-	/* Allocated outside the notifier lock: reclaim may need it. */
-	pfns = drm_gpusvm_pfns_alloc(stack_pfns, npages);
-	if (!pfns)
-		return -ENOMEM;
-	hmm_range.hmm_pfns = pfns;
-	if (!svm_pages->dma_addr) {
-		svm_pages->dma_addr =
-			drm_gpusvm_kvmalloc_array(npages,
-						  sizeof(*svm_pages->dma_addr));
-		if (!svm_pages->dma_addr) {
-			err = -ENOMEM;
-			goto out_free_pfns;
-		}
-	}
-
-	for (;;) {
-		if (!mmget_not_zero(mm)) {
-			err = -EFAULT;
-			break;
-		}
-		err = drm_gpusvm_hmm_range_fault(mm, &hmm_range, deadline,
-						 false);
-		if (!err && !ctx->read_only &&
-		    !drm_gpusvm_pfns_writable(pfns, npages)) {
-			mmap_read_lock(mm);
-			err = drm_gpusvm_fault_read_only_pages(mm, &hmm_range);
-			mmap_read_unlock(mm);
-		}
-		mmput(mm);
-
-		if (!err) {
-			down_read(&gpusvm->notifier_lock);
-			if (svm_pages->flags.unmapped)
-				err = -EFAULT;
-			else if (mmu_interval_read_retry(notifier,
-							 hmm_range.notifier_seq))
-				err = -EBUSY;
-			else
-				err = drm_gpusvm_map_pages(gpusvm, svm_pages,
-							   pfns, npages, ctx);
-			if (!err)
-				svm_pages->notifier_seq = hmm_range.notifier_seq;
-			up_read(&gpusvm->notifier_lock);
-		}
-
-		/* -EBUSY: an invalidation ran since mmu_interval_read_begin(). */
-		if (err != -EBUSY || time_after(jiffies, deadline))
-			break;
-		/* Holding no page, like drm_gpusvm_hmm_range_fault(). */
-		cond_resched();
-	}
-
-out_free_pfns:
-	drm_gpusvm_pfns_free(pfns, stack_pfns);
-	return err;
+	return drm_gpusvm_fault_and_map(gpusvm, svm_pages, mm, notifier,
+					pages_start, pages_end, ctx);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_get_pages);
 
