@@ -618,6 +618,9 @@ static void bench_refault(struct kunit *test)
 	bench_add(row, "floor_seq", true, bench_refault_floor);
 	bench_run(test, row, b, &b->err);
 	test_gpu_expect_clean(b->gpu);
+	/* Evicts while the allocation, freed with the case, is alive. */
+	if (device)
+		test_vram_expect_clean(vram);
 }
 
 /**
