@@ -1279,13 +1279,18 @@ static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
 	return err ?: -EBUSY;
 }
 
-/* Whether hmm_range_fault() returned every page writable (the usual case). */
+/*
+ * Whether hmm_range_fault() returned every page writable (the usual case).
+ * The pages of one CPU mapping block (a THP) share its flags: look at the
+ * first of each.
+ */
 static bool drm_gpusvm_pfns_writable(const unsigned long *pfns,
 				     unsigned long npages)
 {
 	unsigned long i;
 
-	for (i = 0; i < npages; i++)
+	for (i = 0; i < npages;
+	     i += 1UL << drm_gpusvm_hmm_pfn_to_order(pfns[i], i, npages))
 		if (!(pfns[i] & HMM_PFN_WRITE))
 			return false;
 	return true;
