@@ -421,18 +421,23 @@ struct bench_fault_param {
 	bool first_touch;
 };
 
-#define BENCH_FAULT_PARAM(name, chunks, thp, first)			\
-	{ name, chunks, ARRAY_SIZE(chunks), thp, first }
-
 static const struct bench_fault_param bench_fault_params[] = {
-	BENCH_FAULT_PARAM("fault_4k", bench_chunks_4k, false, false),
-	BENCH_FAULT_PARAM("fault_64k", bench_chunks_64k, false, false),
-	BENCH_FAULT_PARAM("fault_2m", bench_chunks_2m, false, false),
-	BENCH_FAULT_PARAM("fault_2m_thp", bench_chunks_2m, true, false),
-	BENCH_FAULT_PARAM("fault_4k_first", bench_chunks_4k, false, true),
-	BENCH_FAULT_PARAM("fault_64k_first", bench_chunks_64k, false, true),
-	BENCH_FAULT_PARAM("fault_2m_first", bench_chunks_2m, false, true),
-	BENCH_FAULT_PARAM("fault_2m_thp_first", bench_chunks_2m, true, true),
+	{ "fault_4k", bench_chunks_4k, ARRAY_SIZE(bench_chunks_4k),
+	  false, false },
+	{ "fault_64k", bench_chunks_64k, ARRAY_SIZE(bench_chunks_64k),
+	  false, false },
+	{ "fault_2m", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  false, false },
+	{ "fault_2m_thp", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  true, false },
+	{ "fault_4k_first", bench_chunks_4k, ARRAY_SIZE(bench_chunks_4k),
+	  false, true },
+	{ "fault_64k_first", bench_chunks_64k, ARRAY_SIZE(bench_chunks_64k),
+	  false, true },
+	{ "fault_2m_first", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  false, true },
+	{ "fault_2m_thp_first", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  true, true },
 };
 
 static void bench_fault_param_desc(const struct bench_fault_param *p,
