@@ -614,28 +614,6 @@ static void *drm_gpusvm_kvmalloc_array(size_t n, size_t size)
 }
 
 /*
- * hmm_range_fault() output of a span of up to 64K lives on the stack of the
- * helpers that need it for one call: most GPU faults are that small.
- */
-#define DRM_GPUSVM_STACK_PFNS	16
-
-/* The pfn array of one call: @stack if it is large enough, else allocated. */
-static unsigned long *drm_gpusvm_pfns_alloc(unsigned long *stack,
-					    unsigned long npages)
-{
-	if (npages <= DRM_GPUSVM_STACK_PFNS)
-		return stack;
-
-	return drm_gpusvm_kvmalloc_array(npages, sizeof(unsigned long));
-}
-
-static void drm_gpusvm_pfns_free(unsigned long *pfns, unsigned long *stack)
-{
-	if (pfns != stack)
-		kvfree(pfns);
-}
-
-/*
  * The deadline of one hmm_range_fault() retry loop: invalidations that keep
  * racing with it end it with -EBUSY.
  */
@@ -691,14 +669,13 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 		.end = end,
 		.dev_private_owner = ctx->device_private_page_owner,
 	};
-	unsigned long stack_pfns[DRM_GPUSVM_STACK_PFNS];
 	unsigned long *pfns;
 	unsigned long i;
 	int err;
 
 	mmap_assert_locked(gpusvm->mm);
 
-	pfns = drm_gpusvm_pfns_alloc(stack_pfns, npages);
+	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
 	if (!pfns)
 		return false;
 	hmm_range.hmm_pfns = pfns;
@@ -710,7 +687,7 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 			err = -EFAULT;
 	}
 
-	drm_gpusvm_pfns_free(pfns, stack_pfns);
+	kvfree(pfns);
 	return !err;
 }
 
@@ -1299,7 +1276,7 @@ static bool drm_gpusvm_pfns_writable(const unsigned long *pfns,
 /*
  * The fault and map loop of drm_gpusvm_get_pages(), for pages that hold no
  * mapping. Apart, so that the re-fault of a current mapping does not set up
- * its frame.
+ * (and, with the stack initialised, zero) its frame.
  */
 static noinline int
 drm_gpusvm_fault_and_map(struct drm_gpusvm *gpusvm,
@@ -1319,12 +1296,11 @@ drm_gpusvm_fault_and_map(struct drm_gpusvm *gpusvm,
 		.end = pages_end,
 		.dev_private_owner = ctx->device_private_page_owner,
 	};
-	unsigned long stack_pfns[DRM_GPUSVM_STACK_PFNS];
 	unsigned long *pfns;
 	int err;
 
 	/* Allocated outside the notifier lock: reclaim may need it. */
-	pfns = drm_gpusvm_pfns_alloc(stack_pfns, npages);
+	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
 	if (!pfns)
 		return -ENOMEM;
 	hmm_range.hmm_pfns = pfns;
@@ -1376,7 +1352,7 @@ drm_gpusvm_fault_and_map(struct drm_gpusvm *gpusvm,
 	}
 
 out_free_pfns:
-	drm_gpusvm_pfns_free(pfns, stack_pfns);
+	kvfree(pfns);
 	return err;
 }
 
