@@ -29,9 +29,17 @@ import sys
 BENCH_RE = re.compile(r'# bench: (\{.*\})\s*$')
 
 # Rows the suite prints when every case ran.
-EXPECTED_ROWS = ['fault_4k', 'fault_64k', 'fault_2m', 'fault_2m_thp',
-                 'refault_system', 'lookup_1', 'lookup_1000', 'lookup_100000',
-                 'migrate_64k', 'migrate_2048k', 'migrate_8192k']
+FAULT_ROWS = ['fault_4k', 'fault_64k', 'fault_2m', 'fault_2m_thp']
+FIRST_ROWS = [r + '_first' for r in FAULT_ROWS]
+LOOKUP_N = [1, 1000, 100000, 1000000]
+LOOKUP_ROWS = [f'lookup_{n}{m}' for n in LOOKUP_N for m in ('', '_mapped')]
+INVAL_N = [1000, 100000, 1000000]
+INVAL_ROWS = [f'invalidate_{n}' for n in INVAL_N]
+MIGRATE_KB = [4, 64, 2048, 8192, 16384]
+MIGRATE_ROWS = [f'migrate_{k}k' for k in MIGRATE_KB]
+EXPECTED_ROWS = (FAULT_ROWS + FIRST_ROWS +
+                 ['refault_system', 'refault_device'] + LOOKUP_ROWS +
+                 INVAL_ROWS + MIGRATE_ROWS)
 
 # Targets of issue 13: library / floor, per row family and figure.
 TARGETS = {
@@ -39,8 +47,13 @@ TARGETS = {
     ('fault_64k', 'floor_range'): 1.2,
     ('fault_2m', 'floor_range'): 1.10,
     ('fault_2m_thp', 'floor_range'): 1.10,
-    ('refault_system', 'floor_seq'): 1.5,
+    ('fault_4k_first', 'floor_range'): 1.5,
+    ('fault_64k_first', 'floor_range'): 1.2,
+    ('fault_2m_first', 'floor_range'): 1.10,
+    ('fault_2m_thp_first', 'floor_range'): 1.10,
+    ('refault', 'floor_seq'): 1.5,
     ('lookup', 'floor_tree'): 1.5,
+    ('invalidate', 'floor_n1'): 1.5,
     ('migrate', 'floor_to_vram'): 1.15,
     ('migrate', 'floor_to_ram'): 1.15,
 }
@@ -100,7 +113,11 @@ def build_rows(records):
         floors = {f['what']: f for f in row['floor']}
         for lib in row['library']:
             own = floors.get('floor_' + lib['what'])
-            for floor in [own] if own else row['floor']:
+            pair = [own] if own else [f for f in row['floor']
+                                      if f['what'] != 'memcpy']
+            if own and 'memcpy' in floors:
+                pair.append(floors['memcpy'])
+            for floor in pair:
                 ratio = {
                     'library': lib['what'], 'floor': floor['what'],
                     'min': lib['ns_min'] / floor['ns_min']
@@ -176,14 +193,6 @@ def plots(rows, out):
 
     written = []
 
-    def curve(ax, names, xs, value):
-        for what in names:
-            pts = [(x, value(rows[r], what)) for x, r in xs
-                   if r in rows and value(rows[r], what) is not None]
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker='o',
-                        label=what, linestyle='--' if 'floor' in what else '-')
-
     def ns_of(row, what):
         for m in row['library'] + row['floor']:
             if m['what'] == what:
@@ -198,26 +207,50 @@ def plots(rows, out):
         ns = ns_of(row, what)
         return row['pages'] * 4096 / ns if ns else None
 
+    def renamed(suffix, fn):
+        """A curve of the rows named with @suffix, labelled apart."""
+        def value(row, what):
+            return fn(rows.get(row['row'] + suffix, {'library': [],
+                                                     'floor': [],
+                                                     'pages': 0}), what)
+        return value
+
+    lookup_xs = [(n, f'lookup_{n}') for n in LOOKUP_N]
     specs = [
-        ('fault.png', 'GPU fault path, populated, no THP: ns per 4K page (median)',
+        ('fault.png', 'GPU fault path, no THP: ns per 4K page (median)',
          'range size (KiB)', 'ns per 4K page',
          [(4, 'fault_4k'), (64, 'fault_64k'), (2048, 'fault_2m')],
-         ['library', 'floor_range', 'floor_bulk'], per_page),
+         [(w, w, per_page) for w in ('library', 'floor_range', 'floor_bulk')]
+         + [(w + ' (first touch)', w, renamed('_first', per_page))
+            for w in ('library', 'floor_range')]),
         ('lookup.png', 'Range lookup among N live ranges: ns per lookup (median)',
-         'N ranges live', 'ns per lookup',
-         [(1, 'lookup_1'), (1000, 'lookup_1000'), (100000, 'lookup_100000')],
-         ['range_find', 'find_or_insert', 'floor_tree'], ns_of),
+         'N ranges live', 'ns per lookup', lookup_xs,
+         [(w, w, ns_of) for w in ('range_find', 'find_or_insert',
+                                  'floor_tree')]
+         + [('find_or_insert (mapped range)', 'find_or_insert',
+             renamed('_mapped', ns_of))]),
+        ('invalidate.png', 'Invalidation of one page among N ranges of a '
+         'notifier: ns (median)', 'N ranges in the notifier',
+         'ns per invalidation', [(n, f'invalidate_{n}') for n in INVAL_N],
+         [(w, w, ns_of) for w in ('invalidate', 'floor_n1')]),
         ('migrate.png', 'Migration to test VRAM and back: GB/s (median)',
          'span (KiB)', 'GB/s',
-         [(64, 'migrate_64k'), (2048, 'migrate_2048k'),
-          (8192, 'migrate_8192k')],
-         ['to_vram', 'floor_to_vram', 'to_ram', 'floor_to_ram'], gb),
+         [(k, f'migrate_{k}k') for k in MIGRATE_KB],
+         [(w, w, gb) for w in ('to_vram', 'floor_to_vram', 'to_ram',
+                               'floor_to_ram', 'memcpy')]),
     ]
-    for name, title, xlabel, ylabel, xs, names, fn in specs:
+    for name, title, xlabel, ylabel, xs, curves in specs:
         if not any(r in rows and rows[r]['floor'] for _, r in xs):
             continue
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        curve(ax, names, xs, fn)
+        for label, what, fn in curves:
+            pts = [(x, fn(rows[r], what)) for x, r in xs
+                   if r in rows and fn(rows[r], what) is not None]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                        marker='o', label=label,
+                        linestyle='--' if ('floor' in what or
+                                           what == 'memcpy') else '-')
         ax.set_xscale('log')
         ax.set_yscale('log')
         ax.set_title(title, fontsize=10)
@@ -248,6 +281,7 @@ def main():
     rows = build_rows(records)
     sizes = [r for r in records if r.get('kind') == 'size']
     info = [r for r in records if r.get('kind') == 'info']
+    tput = [r for r in records if r.get('kind') == 'throughput']
     missing = [r for r in EXPECTED_ROWS if r not in rows]
     no_floor = [f'{row["row"]}.{m["what"]}' for row in rows.values()
                 for m in row['library'] if not row['floor']]
@@ -260,11 +294,12 @@ def main():
         'loadavg_before': args.loadavg,
         'loadavg_after': args.loadavg_after,
         'run_seconds': args.seconds,
-        'guest': 'QEMU x86_64 (TCG), 1 vCPU, 1 GiB; fast kernel (no debug '
+        'guest': 'QEMU x86_64 (TCG), 1 vCPU, 2 GiB; fast kernel (no debug '
                  'options); dma-direct test device',
         'rows': list(rows.values()),
         'sizes': sizes,
         'info': info,
+        'throughput': tput,
         'missing_rows': missing,
         'without_floor': no_floor,
     }
@@ -306,8 +341,7 @@ def main():
 
     hdr = ('| row | library | library min / median | floor | '
            'floor min / median | ratio min / median | target |')
-    section('GPU fault path, populated memory',
-            ['fault_4k', 'fault_64k', 'fault_2m', 'fault_2m_thp'], hdr,
+    section('GPU fault path, populated memory', FAULT_ROWS, hdr,
             'Per range: `drm_gpusvm_range_find_or_insert()` + '
             '`drm_gpusvm_range_get_pages()` over an 8 MiB buffer, then '
             '`drm_gpusvm_range_remove()` of every range (the notifier goes '
@@ -316,6 +350,10 @@ def main():
             '+ `mmu_interval_read_retry()`, then unmap, with one interval '
             'notifier inserted and removed per round. floor_bulk: one '
             '`hmm_range_fault()` over the span.')
+    section('GPU fault path, first touch', FIRST_ROWS, hdr,
+            'The same over memory with no page present: each round starts '
+            'with `MADV_DONTNEED` of the span (not timed), so that the '
+            'library and its floors fault every page in (and zero it).')
     dma_info = {i['row']: i['value'] for i in info
                 if i.get('what') == 'dma_entries'}
     if dma_info:
@@ -323,29 +361,56 @@ def main():
                    'per 2 MiB): ' + ', '.join(f'{k} {v}'
                                               for k, v in dma_info.items()),
                    ''])
-    section('Re-fault of a current range', ['refault_system'], hdr,
-            '`drm_gpusvm_range_get_pages()` on 512 ranges of 4K whose system '
-            'pages are mapped and current, against '
+    section('Re-fault of a current range',
+            ['refault_system', 'refault_device'], hdr,
+            '`drm_gpusvm_range_get_pages()` on 512 ranges of 4K whose pages '
+            'are mapped and current (system pages; device pages of the test '
+            'VRAM, the span migrated there first), against '
             '`mmu_interval_read_begin()` + `mmu_interval_read_retry()` on the '
             'same notifier.')
-    section('Range lookup', ['lookup_1', 'lookup_1000', 'lookup_100000'], hdr,
-            '1024 lookups per round spread over N live 4K ranges: '
-            '`drm_gpusvm_notifier_find()` + `drm_gpusvm_range_find()` '
-            '(range_find) and `drm_gpusvm_range_find_or_insert()` hits, '
-            'against two `interval_tree_iter_first()` walks over bare trees '
-            'of the same notifier windows and range nodes.')
+    section('Range lookup', LOOKUP_ROWS, hdr,
+            '1024 lookups per round spread over N live 4K ranges (512 MiB '
+            'notifiers): `drm_gpusvm_notifier_find()` + '
+            '`drm_gpusvm_range_find()` (range_find) and '
+            '`drm_gpusvm_range_find_or_insert()` hits, against two '
+            '`interval_tree_iter_first()` walks over bare trees of the same '
+            'notifier windows and range nodes. lookup_N: ranges that hold no '
+            'pages; lookup_N_mapped: the same once the ranges looked up hold '
+            'a current (read-only, zero page) mapping, as on a re-fault.')
+    section('Invalidation', INVAL_ROWS, hdr,
+            'One 4K page of a range invalidated (`MADV_DONTNEED`, timed '
+            'alone) in a notifier holding N 4K ranges, against the same in '
+            'a notifier holding one (floor_n1), 64 per round. Each '
+            'invalidation finds a mapped range (mapped again before it, not '
+            'timed): the callback walks the notifier\'s ranges and unmaps '
+            'it.')
+    if tput:
+        md.extend(['## GPU-fault throughput', '',
+                   'One kthread runs the test driver\'s whole fault handler '
+                   '(garbage collection, find_or_insert, get_pages, GPU PTE '
+                   'commit under the notifier lock) on every 4K page of a '
+                   'populated 8 MiB span, then removes the ranges; no floor '
+                   'applies.', '',
+                   '| row | faults per round | faults/s max / median |',
+                   '|---|---|---|'])
+        for t in tput:
+            md.append(f'| {t["row"]} ({t["what"]}) | {t["faults"]} | '
+                      f'{t["faults_per_s_max"]:,} / '
+                      f'{t["faults_per_s_median"]:,} |')
+        md.append('')
     mig_hdr = ('| row | library | library GB/s max / median | floor | '
                'floor GB/s max / median | time ratio min / median | target |')
-    section('Migration to device memory and back',
-            ['migrate_64k', 'migrate_2048k', 'migrate_8192k'], mig_hdr,
+    section('Migration to device memory and back', MIGRATE_ROWS, mig_hdr,
             'Library: `drm_pagemap_migrate_to_devmem()` into the test VRAM '
             '(its allocator gives each device page a fresh system page for '
             'its data) and `drm_pagemap_evict_to_ram()`. Floor: '
             '`migrate_vma_setup/pages/finalize()` into a device-private '
             'pagemap of its own, with a fresh data page, a DMA map and a '
             'plain copy per page, and back with `migrate_device_range()`, '
-            '`migrate_device_pages/finalize()`. No THP (4K device pages on '
-            '6.12).')
+            '`migrate_device_pages/finalize()`. memcpy: `copy_highpage()` of '
+            'as many pages between two sets of kernel pages, the bandwidth '
+            'floor of any migration. No THP (4K device pages on 6.12). The '
+            'test VRAM holds 16 MiB: no larger span.')
 
     if sizes:
         md.extend(['## Memory', '',

@@ -740,6 +740,30 @@ drm_gpusvm_range_chunk_size(struct drm_gpusvm *gpusvm,
 	return 0;
 }
 
+/*
+ * Whether @range holds a mapping for @ctx's access that no invalidation took
+ * away. Its VMA then still exists and allows that access: the mapping was made
+ * of pages hmm_range_fault() got for it, and unmapping, mprotect() and the
+ * exit of the mm all invalidate a span with pages present first, which drops
+ * the mapping (the invalidation callback must). So the checks a lookup makes
+ * under the mmap lock would pass. Lockless (the driver lock keeps the range
+ * and its DMA array): an invalidation racing with this one is one that ran
+ * right after the lookup, which get_pages and the pages-valid check see.
+ */
+static bool drm_gpusvm_range_mapping_current(struct drm_gpusvm_range *range,
+					     const struct drm_gpusvm_ctx *ctx)
+{
+	struct drm_gpusvm_pages_flags flags = {
+		.__flags = READ_ONCE(range->pages.flags.__flags),
+	};
+
+	if (!flags.has_dma_mapping || flags.unmapped)
+		return false;
+
+	return ctx->read_only ||
+	       range->pages.dma_addr[0].dir == DMA_BIDIRECTIONAL;
+}
+
 /**
  * drm_gpusvm_range_find_or_insert() - Find or create the range of a GPU fault
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -781,8 +805,8 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 				const struct drm_gpusvm_ctx *ctx)
 {
 	struct mm_struct *mm = gpusvm->mm;
+	struct drm_gpusvm_range *range = NULL;
 	struct drm_gpusvm_notifier *notifier;
-	struct drm_gpusvm_range *range;
 	struct vm_area_struct *vma;
 	bool new_notifier = false;
 	unsigned long chunk_size;
@@ -797,10 +821,22 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	    fault_addr >= gpuva_end)
 		return ERR_PTR(-EINVAL);
 
+	/*
+	 * The ranges only change under the driver lock: a range found now is
+	 * the one to return, once its VMA is checked. A current mapping has
+	 * checked it already.
+	 */
+	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
+	if (notifier) {
+		range = drm_gpusvm_range_find(notifier, fault_addr,
+					      fault_addr + 1);
+		if (range && drm_gpusvm_range_mapping_current(range, ctx))
+			return range;
+	}
+
 	if (!mmget_not_zero(mm))
 		return ERR_PTR(-EFAULT);
 
-	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
 	if (!notifier) {
 		notifier = drm_gpusvm_notifier_alloc(gpusvm, fault_addr);
 		if (!notifier) {
@@ -842,7 +878,6 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 		goto err_mmap_unlock;
 	}
 
-	range = drm_gpusvm_range_find(notifier, fault_addr, fault_addr + 1);
 	if (range)
 		goto out_mmap_unlock;
 
@@ -1221,6 +1256,106 @@ static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
 	return err ?: -EBUSY;
 }
 
+/*
+ * Whether hmm_range_fault() returned every page writable (the usual case).
+ * The pages of one CPU mapping block (a THP) share its flags: look at the
+ * first of each.
+ */
+static bool drm_gpusvm_pfns_writable(const unsigned long *pfns,
+				     unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages;
+	     i += 1UL << drm_gpusvm_hmm_pfn_to_order(pfns[i], i, npages))
+		if (!(pfns[i] & HMM_PFN_WRITE))
+			return false;
+	return true;
+}
+
+/*
+ * The fault and map loop of drm_gpusvm_get_pages(), for pages that hold no
+ * mapping. Apart, so that the re-fault of a current mapping does not set up
+ * (and, with the stack initialised, zero) its frame.
+ */
+static noinline int
+drm_gpusvm_fault_and_map(struct drm_gpusvm *gpusvm,
+			 struct drm_gpusvm_pages *svm_pages,
+			 struct mm_struct *mm,
+			 struct mmu_interval_notifier *notifier,
+			 unsigned long pages_start, unsigned long pages_end,
+			 const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long deadline = drm_gpusvm_hmm_deadline();
+	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
+	struct hmm_range hmm_range = {
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (ctx->read_only ? 0 : HMM_PFN_REQ_WRITE),
+		.notifier = notifier,
+		.start = pages_start,
+		.end = pages_end,
+		.dev_private_owner = ctx->device_private_page_owner,
+	};
+	unsigned long *pfns;
+	int err;
+
+	/* Allocated outside the notifier lock: reclaim may need it. */
+	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
+	if (!pfns)
+		return -ENOMEM;
+	hmm_range.hmm_pfns = pfns;
+	if (!svm_pages->dma_addr) {
+		svm_pages->dma_addr =
+			drm_gpusvm_kvmalloc_array(npages,
+						  sizeof(*svm_pages->dma_addr));
+		if (!svm_pages->dma_addr) {
+			err = -ENOMEM;
+			goto out_free_pfns;
+		}
+	}
+
+	for (;;) {
+		if (!mmget_not_zero(mm)) {
+			err = -EFAULT;
+			break;
+		}
+		err = drm_gpusvm_hmm_range_fault(mm, &hmm_range, deadline,
+						 false);
+		if (!err && !ctx->read_only &&
+		    !drm_gpusvm_pfns_writable(pfns, npages)) {
+			mmap_read_lock(mm);
+			err = drm_gpusvm_fault_read_only_pages(mm, &hmm_range);
+			mmap_read_unlock(mm);
+		}
+		mmput(mm);
+
+		if (!err) {
+			down_read(&gpusvm->notifier_lock);
+			if (svm_pages->flags.unmapped)
+				err = -EFAULT;
+			else if (mmu_interval_read_retry(notifier,
+							 hmm_range.notifier_seq))
+				err = -EBUSY;
+			else
+				err = drm_gpusvm_map_pages(gpusvm, svm_pages,
+							   pfns, npages, ctx);
+			if (!err)
+				svm_pages->notifier_seq = hmm_range.notifier_seq;
+			up_read(&gpusvm->notifier_lock);
+		}
+
+		/* -EBUSY: an invalidation ran since mmu_interval_read_begin(). */
+		if (err != -EBUSY || time_after(jiffies, deadline))
+			break;
+		/* Holding no page, like drm_gpusvm_hmm_range_fault(). */
+		cond_resched();
+	}
+
+out_free_pfns:
+	kvfree(pfns);
+	return err;
+}
+
 /**
  * drm_gpusvm_get_pages() - Fault in and DMA-map the pages of a span
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -1285,18 +1420,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 			 unsigned long pages_start, unsigned long pages_end,
 			 const struct drm_gpusvm_ctx *ctx)
 {
-	unsigned long deadline = drm_gpusvm_hmm_deadline();
 	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
-	struct hmm_range hmm_range = {
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (ctx->read_only ? 0 : HMM_PFN_REQ_WRITE),
-		.notifier = notifier,
-		.start = pages_start,
-		.end = pages_end,
-		.dev_private_owner = ctx->device_private_page_owner,
-	};
 	struct drm_gpusvm_pages_flags flags;
-	unsigned long *pfns;
 	int err = 0;
 
 	if (!mm || !PAGE_ALIGNED(pages_start) || !PAGE_ALIGNED(pages_end) ||
@@ -1308,71 +1433,39 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	    pages_end - 1 > notifier->interval_tree.last)
 		return -EINVAL;
 
-	/* Invalidations only ever take a mapping away: check it once. */
-	down_read(&gpusvm->notifier_lock);
-	flags.__flags = svm_pages->flags.__flags;
-	if (flags.unmapped)
-		err = -EFAULT;
-	else if (flags.has_dma_mapping)
-		err = drm_gpusvm_mapping_serves(svm_pages, npages, ctx);
-	up_read(&gpusvm->notifier_lock);
-	if (flags.unmapped || flags.has_dma_mapping)
-		return err;
+	/*
+	 * A current mapping of system pages that serves @ctx is returned as
+	 * is, checked without the notifier lock: an invalidation racing with
+	 * the check is one that ran right after the call, which the driver's
+	 * pages-valid check under the lock sees. Device pages need the lock
+	 * (their pagemap), and so does every answer other than 0.
+	 */
+	flags.__flags = READ_ONCE(svm_pages->flags.__flags);
+	if (flags.has_dma_mapping && !flags.has_devmem_pages &&
+	    !flags.unmapped && !ctx->devmem_only &&
+	    (ctx->read_only ||
+	     svm_pages->dma_addr[0].dir == DMA_BIDIRECTIONAL))
+		return 0;
 
-	/* Allocated outside the notifier lock: reclaim may need it. */
-	pfns = drm_gpusvm_kvmalloc_array(npages, sizeof(*pfns));
-	if (!pfns)
-		return -ENOMEM;
-	hmm_range.hmm_pfns = pfns;
-	if (!svm_pages->dma_addr) {
-		svm_pages->dma_addr =
-			drm_gpusvm_kvmalloc_array(npages,
-						  sizeof(*svm_pages->dma_addr));
-		if (!svm_pages->dma_addr) {
-			err = -ENOMEM;
-			goto out_free_pfns;
-		}
-	}
-
-	for (;;) {
-		if (!mmget_not_zero(mm)) {
+	/*
+	 * Invalidations only ever take a mapping away, and only this call makes
+	 * one: without one now there is none to check. Else check it once.
+	 */
+	if (flags.unmapped || flags.has_dma_mapping) {
+		down_read(&gpusvm->notifier_lock);
+		flags.__flags = svm_pages->flags.__flags;
+		if (flags.unmapped)
 			err = -EFAULT;
-			break;
-		}
-		err = drm_gpusvm_hmm_range_fault(mm, &hmm_range, deadline,
-						 false);
-		if (!err && !ctx->read_only) {
-			mmap_read_lock(mm);
-			err = drm_gpusvm_fault_read_only_pages(mm, &hmm_range);
-			mmap_read_unlock(mm);
-		}
-		mmput(mm);
-
-		if (!err) {
-			down_read(&gpusvm->notifier_lock);
-			if (svm_pages->flags.unmapped)
-				err = -EFAULT;
-			else if (mmu_interval_read_retry(notifier,
-							 hmm_range.notifier_seq))
-				err = -EBUSY;
-			else
-				err = drm_gpusvm_map_pages(gpusvm, svm_pages,
-							   pfns, npages, ctx);
-			if (!err)
-				svm_pages->notifier_seq = hmm_range.notifier_seq;
-			up_read(&gpusvm->notifier_lock);
-		}
-
-		/* -EBUSY: an invalidation ran since mmu_interval_read_begin(). */
-		if (err != -EBUSY || time_after(jiffies, deadline))
-			break;
-		/* Holding no page, like drm_gpusvm_hmm_range_fault(). */
-		cond_resched();
+		else if (flags.has_dma_mapping)
+			err = drm_gpusvm_mapping_serves(svm_pages, npages,
+							ctx);
+		up_read(&gpusvm->notifier_lock);
+		if (flags.unmapped || flags.has_dma_mapping)
+			return err;
 	}
 
-out_free_pfns:
-	kvfree(pfns);
-	return err;
+	return drm_gpusvm_fault_and_map(gpusvm, svm_pages, mm, notifier,
+					pages_start, pages_end, ctx);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_get_pages);
 

@@ -26,6 +26,7 @@
 #include <linux/interval_tree.h>
 #include <linux/ioport.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/memremap.h>
@@ -48,7 +49,7 @@
 
 /* Timed rounds of each measurement, after one warm-up round. */
 #define BENCH_REPS		11
-#define BENCH_MEASURES_MAX	4
+#define BENCH_MEASURES_MAX	5
 
 /* Span of the fault rows: a few 2M ranges, a few thousand 4K ones. */
 #define BENCH_FAULT_SPAN	SZ_8M
@@ -56,8 +57,8 @@
 #define BENCH_REFAULT_SPAN	SZ_2M
 /* Lookups per round of the lookup rows. */
 #define BENCH_LOOKUPS		1024
-/* Largest span of the migration rows; the test VRAM holds 16M. */
-#define BENCH_MIGRATE_MAX	SZ_8M
+/* Largest span of the migration rows: the test VRAM holds 16M. */
+#define BENCH_MIGRATE_MAX	SZ_16M
 
 /**
  * struct bench_measure - One figure: the library's or one of its floors
@@ -193,6 +194,7 @@ static unsigned long bench_mmap_populated(struct kunit *test,
  * @order: Order of each of @dma.
  * @nr_dma: Entries of @dma mapped.
  * @last_nr_dma: Entries the last floor round mapped.
+ * @first_touch: Each round starts on a span with no page present.
  * @err: First error of a round.
  */
 struct bench_fault {
@@ -209,8 +211,21 @@ struct bench_fault {
 	u8 *order;
 	unsigned long nr_dma;
 	unsigned long last_nr_dma;
+	bool first_touch;
 	int err;
 };
+
+/* For the first-touch rows: drop every page of the span (not timed). */
+static void bench_fault_unpopulate(struct bench_fault *b)
+{
+	int err;
+
+	if (!b->first_touch)
+		return;
+	err = do_madvise(b->gpu->mm, b->addr, b->size, MADV_DONTNEED);
+	if (err && !b->err)
+		b->err = err;
+}
 
 static bool bench_invalidate(struct mmu_interval_notifier *mni,
 			     const struct mmu_notifier_range *range,
@@ -239,8 +254,10 @@ static u64 bench_fault_library(void *data)
 	struct test_gpu *gpu = b->gpu;
 	unsigned long i, n = b->size / b->chunk;
 	struct drm_gpusvm_range *range;
-	u64 start = ktime_get_ns();
+	u64 start;
 
+	bench_fault_unpopulate(b);
+	start = ktime_get_ns();
 	mutex_lock(&gpu->lock);
 	for (i = 0; i < n && !b->err; i++) {
 		range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm,
@@ -359,9 +376,11 @@ static int bench_hmm_get_pages(struct bench_fault *b, unsigned long start,
 static u64 bench_fault_floor(struct bench_fault *b, bool per_range)
 {
 	unsigned long addr, step = per_range ? b->chunk : b->size;
-	u64 start = ktime_get_ns();
+	u64 start;
 	int err;
 
+	bench_fault_unpopulate(b);
+	start = ktime_get_ns();
 	err = mmu_interval_notifier_insert(&b->notifier, b->gpu->mm, b->addr,
 					   b->size, &bench_notifier_ops);
 	for (addr = b->addr; !err && addr < b->addr + b->size; addr += step)
@@ -399,13 +418,26 @@ struct bench_fault_param {
 	const unsigned long *chunks;
 	int num_chunks;
 	bool thp;
+	bool first_touch;
 };
 
 static const struct bench_fault_param bench_fault_params[] = {
-	{ "fault_4k", bench_chunks_4k, ARRAY_SIZE(bench_chunks_4k), false },
-	{ "fault_64k", bench_chunks_64k, ARRAY_SIZE(bench_chunks_64k), false },
-	{ "fault_2m", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m), false },
-	{ "fault_2m_thp", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m), true },
+	{ "fault_4k", bench_chunks_4k, ARRAY_SIZE(bench_chunks_4k),
+	  false, false },
+	{ "fault_64k", bench_chunks_64k, ARRAY_SIZE(bench_chunks_64k),
+	  false, false },
+	{ "fault_2m", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  false, false },
+	{ "fault_2m_thp", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  true, false },
+	{ "fault_4k_first", bench_chunks_4k, ARRAY_SIZE(bench_chunks_4k),
+	  false, true },
+	{ "fault_64k_first", bench_chunks_64k, ARRAY_SIZE(bench_chunks_64k),
+	  false, true },
+	{ "fault_2m_first", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  false, true },
+	{ "fault_2m_thp_first", bench_chunks_2m, ARRAY_SIZE(bench_chunks_2m),
+	  true, true },
 };
 
 static void bench_fault_param_desc(const struct bench_fault_param *p,
@@ -416,7 +448,10 @@ static void bench_fault_param_desc(const struct bench_fault_param *p,
 
 KUNIT_ARRAY_PARAM(bench_fault, bench_fault_params, bench_fault_param_desc);
 
-/* The GPU fault path per range, populated memory, against its floors. */
+/*
+ * The GPU fault path per range, against its floors: over populated memory,
+ * or over memory whose pages each round faults in first (first touch).
+ */
 static void bench_fault(struct kunit *test)
 {
 	const struct bench_fault_param *p = test->param_value;
@@ -432,6 +467,7 @@ static void bench_fault(struct kunit *test)
 	b->test = test;
 	b->size = BENCH_FAULT_SPAN;
 	b->chunk = p->chunks[0];
+	b->first_touch = p->first_touch;
 	b->addr = bench_mmap_populated(test, b->size, p->thp);
 	b->gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_512M, p->chunks,
 				 p->num_chunks);
@@ -512,10 +548,29 @@ static u64 bench_refault_floor(void *data)
 	return ktime_get_ns() - start;
 }
 
-/* get_pages on a current range against begin + retry of its notifier. */
+static const char * const bench_refault_params[] = {
+	"refault_system", "refault_device",
+};
+
+static void bench_refault_param_desc(const char * const *name, char *desc)
+{
+	strscpy(desc, *name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bench_refault, bench_refault_params,
+		  bench_refault_param_desc);
+
+/*
+ * get_pages on a current range against begin + retry of its notifier: system
+ * pages, or device pages of the test VRAM (the span migrated there first).
+ */
 static void bench_refault(struct kunit *test)
 {
+	const char *name = *(const char * const *)test->param_value;
+	bool device = !strcmp(name, "refault_device");
+	struct test_vram_alloc *alloc = NULL;
 	struct drm_gpusvm_range *range;
+	struct test_vram *vram = NULL;
 	struct bench_refault *b;
 	struct bench_row *row;
 	unsigned long addr, i;
@@ -526,8 +581,17 @@ static void bench_refault(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, b);
 
 	addr = bench_mmap_populated(test, BENCH_REFAULT_SPAN, false);
+	/* Gone after the GPU (it maps the device pages), before the span. */
+	if (device) {
+		vram = test_vram_create(test, b);
+		KUNIT_ASSERT_EQ(test, test_vram_migrate(vram, current->mm, addr,
+							addr + BENCH_REFAULT_SPAN,
+							0, &alloc), 0);
+	}
 	b->gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_512M, bench_chunks_4k,
 				 ARRAY_SIZE(bench_chunks_4k));
+	if (device)
+		b->gpu->ctx.device_private_page_owner = b;
 	b->n = BENCH_REFAULT_SPAN / SZ_4K;
 	b->ranges = kunit_kcalloc(test, b->n, sizeof(*b->ranges), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, b->ranges);
@@ -548,8 +612,10 @@ static void bench_refault(struct kunit *test)
 	}
 	mutex_unlock(&b->gpu->lock);
 	KUNIT_ASSERT_EQ(test, b->err, 0);
+	if (device)
+		KUNIT_ASSERT_TRUE(test, b->ranges[0]->pages.flags.has_devmem_pages);
 
-	strscpy(row->name, "refault_system", sizeof(row->name));
+	strscpy(row->name, name, sizeof(row->name));
 	row->unit = "range";
 	row->n = b->n;
 	row->pages = 1;
@@ -557,6 +623,9 @@ static void bench_refault(struct kunit *test)
 	bench_add(row, "floor_seq", true, bench_refault_floor);
 	bench_run(test, row, b, &b->err);
 	test_gpu_expect_clean(b->gpu);
+	/* Evicts while the allocation, freed with the case, is alive. */
+	if (device)
+		test_vram_expect_clean(vram);
 }
 
 /**
@@ -712,7 +781,9 @@ static void bench_lookup_build_bare(struct kunit *test, struct bench_lookup *b,
 	KUNIT_ASSERT_EQ(test, r, nr_ranges);
 }
 
-static const unsigned long bench_lookup_params[] = { 1, 1000, 100000 };
+static const unsigned long bench_lookup_params[] = {
+	1, 1000, 100000, 1000000,
+};
 
 static void bench_lookup_param_desc(const unsigned long *n, char *desc)
 {
@@ -721,28 +792,46 @@ static void bench_lookup_param_desc(const unsigned long *n, char *desc)
 
 KUNIT_ARRAY_PARAM(bench_lookup, bench_lookup_params, bench_lookup_param_desc);
 
-/* Range lookup among N live 4K ranges against bare interval trees. */
+/* The memory the kernel could still hand out, in bytes. */
+static long bench_mem_available(void)
+{
+	return si_mem_available() << PAGE_SHIFT;
+}
+
+/*
+ * Range lookup among N live 4K ranges against bare interval trees: first with
+ * ranges that hold no pages (find_or_insert checks the VMA), then once the
+ * ranges looked up hold a current mapping (a re-fault's lookup). The ranges
+ * are read-only mirrors of untouched memory: their pages are the zero page,
+ * so that a million of them fit in the guest.
+ */
 static void bench_lookup(struct kunit *test)
 {
 	unsigned long n = *(const unsigned long *)test->param_value;
 	struct drm_gpusvm_range *range;
+	struct bench_row *row, *mapped;
 	unsigned long addr, i;
 	struct bench_lookup *b;
-	struct bench_row *row;
+	long avail;
 
 	row = kunit_kzalloc(test, sizeof(*row), GFP_KERNEL);
+	mapped = kunit_kzalloc(test, sizeof(*mapped), GFP_KERNEL);
 	b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, row);
+	KUNIT_ASSERT_NOT_NULL(test, mapped);
 	KUNIT_ASSERT_NOT_NULL(test, b);
 
 	/* Address space only: ranges need a VMA, not pages. */
-	addr = test_mmap(test, n * SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	addr = test_mmap(test, n * SZ_4K, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_NORESERVE);
 	b->gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_512M, bench_chunks_4k,
 				 ARRAY_SIZE(bench_chunks_4k));
+	b->gpu->ctx.read_only = true;
 	b->addrs = kunit_kcalloc(test, BENCH_LOOKUPS, sizeof(*b->addrs),
 				 GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, b->addrs);
 
+	avail = bench_mem_available();
 	mutex_lock(&b->gpu->lock);
 	for (i = 0; i < n; i++) {
 		range = drm_gpusvm_range_find_or_insert(&b->gpu->gpusvm,
@@ -757,6 +846,11 @@ static void bench_lookup(struct kunit *test)
 	mutex_unlock(&b->gpu->lock);
 	KUNIT_ASSERT_EQ(test, b->err, 0);
 	KUNIT_ASSERT_EQ(test, (unsigned long)atomic_read(&b->gpu->ranges), n);
+	avail -= bench_mem_available();
+	if (n >= 100000)
+		kunit_log(KERN_INFO, test, KUNIT_SUBTEST_INDENT
+			  "# bench: {\"row\": \"memory\", \"what\": \"measured_per_range_%lu\", \"kind\": \"size\", \"bytes\": %lu, \"alloc_bytes\": %lu}\n",
+			  n, avail / n, avail / n);
 
 	/* Spread over all N ranges in a fixed pseudo-random order. */
 	for (i = 0; i < BENCH_LOOKUPS; i++)
@@ -770,6 +864,248 @@ static void bench_lookup(struct kunit *test)
 	bench_add(row, "find_or_insert", false, bench_lookup_find_or_insert);
 	bench_add(row, "floor_tree", true, bench_lookup_floor);
 	bench_run(test, row, b, &b->err);
+
+	/* Map the ranges looked up; the others stay without pages. */
+	mutex_lock(&b->gpu->lock);
+	for (i = 0; i < BENCH_LOOKUPS && !b->err; i++) {
+		range = drm_gpusvm_range_find_or_insert(&b->gpu->gpusvm,
+							b->addrs[i], 0,
+							TASK_SIZE,
+							&b->gpu->ctx);
+		b->err = IS_ERR(range) ? PTR_ERR(range) :
+			 drm_gpusvm_range_get_pages(&b->gpu->gpusvm, range,
+						    &b->gpu->ctx);
+	}
+	mutex_unlock(&b->gpu->lock);
+	KUNIT_ASSERT_EQ(test, b->err, 0);
+
+	snprintf(mapped->name, sizeof(mapped->name), "lookup_%lu_mapped", n);
+	mapped->unit = "lookup";
+	mapped->n = BENCH_LOOKUPS;
+	bench_add(mapped, "find_or_insert", false,
+		  bench_lookup_find_or_insert);
+	bench_add(mapped, "floor_tree", true, bench_lookup_floor);
+	bench_run(test, mapped, b, &b->err);
+	test_gpu_expect_clean(b->gpu);
+}
+
+/* Invalidations per round of the invalidation rows. */
+#define BENCH_INVALS		64
+
+/**
+ * struct bench_inval - Invalidation of one page among N ranges of a notifier
+ * @gpu_n: The GPU whose one notifier holds @n ranges.
+ * @gpu_1: The GPU whose one notifier holds a single range.
+ * @addr_n: Start of the ranges of @gpu_n.
+ * @addr_1: The range of @gpu_1.
+ * @n: Ranges of @gpu_n.
+ * @err: First error of a round.
+ */
+struct bench_inval {
+	struct test_gpu *gpu_n;
+	struct test_gpu *gpu_1;
+	unsigned long addr_n;
+	unsigned long addr_1;
+	unsigned long n;
+	int err;
+};
+
+/*
+ * BENCH_INVALS invalidations of one page each, by MADV_DONTNEED: the core mm
+ * walks its notifiers, the library's callback takes the notifier lock and the
+ * driver's callback finds the range and drops its mapping. Before each (not
+ * timed) the range is mapped again, so that every invalidation unmaps.
+ */
+static u64 bench_inval_round(struct bench_inval *b, struct test_gpu *gpu,
+			     unsigned long addr, unsigned long n)
+{
+	struct drm_gpusvm_range *range;
+	unsigned long a;
+	u64 ns = 0, t;
+	int i, err;
+
+	for (i = 0; i < BENCH_INVALS && !b->err; i++) {
+		a = addr + ((i * 7919UL) % n) * SZ_4K;
+		mutex_lock(&gpu->lock);
+		range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm, a, 0,
+							TASK_SIZE, &gpu->ctx);
+		err = IS_ERR(range) ? PTR_ERR(range) :
+		      drm_gpusvm_range_get_pages(&gpu->gpusvm, range,
+						 &gpu->ctx);
+		mutex_unlock(&gpu->lock);
+		if (!err) {
+			t = ktime_get_ns();
+			err = do_madvise(gpu->mm, a, SZ_4K, MADV_DONTNEED);
+			ns += ktime_get_ns() - t;
+		}
+		if (err)
+			b->err = err;
+	}
+
+	return ns;
+}
+
+static u64 bench_inval_n(void *data)
+{
+	struct bench_inval *b = data;
+
+	return bench_inval_round(b, b->gpu_n, b->addr_n, b->n);
+}
+
+static u64 bench_inval_1(void *data)
+{
+	struct bench_inval *b = data;
+
+	return bench_inval_round(b, b->gpu_1, b->addr_1, 1);
+}
+
+/* A GPU with one notifier (of @notifier_size) holding @n 4K ranges. */
+static struct test_gpu *bench_inval_gpu(struct kunit *test,
+					unsigned long n,
+					unsigned long notifier_size,
+					unsigned long *addr)
+{
+	struct drm_gpusvm_range *range;
+	struct test_gpu *gpu;
+	unsigned long i;
+	int err = 0;
+
+	*addr = ALIGN(test_mmap(test, n * SZ_4K + notifier_size,
+				PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_NORESERVE), notifier_size);
+	gpu = test_gpu_create(test, 0, TASK_SIZE, notifier_size,
+			      bench_chunks_4k, ARRAY_SIZE(bench_chunks_4k));
+	gpu->ctx.read_only = true;
+
+	mutex_lock(&gpu->lock);
+	for (i = 0; i < n && !err; i++) {
+		range = drm_gpusvm_range_find_or_insert(&gpu->gpusvm,
+							*addr + i * SZ_4K, 0,
+							TASK_SIZE, &gpu->ctx);
+		if (IS_ERR(range))
+			err = PTR_ERR(range);
+	}
+	mutex_unlock(&gpu->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_ASSERT_TRUE(test, test_gpu_has_notifier(gpu, *addr,
+						      *addr + n * SZ_4K));
+	return gpu;
+}
+
+static const unsigned long bench_inval_params[] = {
+	1000, 100000, 1000000,
+};
+
+static void bench_inval_param_desc(const unsigned long *n, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "invalidate_%lu", *n);
+}
+
+KUNIT_ARRAY_PARAM(bench_inval, bench_inval_params, bench_inval_param_desc);
+
+/* Invalidation of one page in a notifier of N ranges against N = 1. */
+static void bench_inval(struct kunit *test)
+{
+	unsigned long n = *(const unsigned long *)test->param_value;
+	struct bench_inval *b;
+	struct bench_row *row;
+
+	row = kunit_kzalloc(test, sizeof(*row), GFP_KERNEL);
+	b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, row);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+
+	/* One notifier window holds all N ranges (a million: 4 GiB). */
+	b->n = n;
+	b->gpu_n = bench_inval_gpu(test, n, SZ_8G, &b->addr_n);
+	b->gpu_1 = bench_inval_gpu(test, 1, SZ_8G, &b->addr_1);
+
+	snprintf(row->name, sizeof(row->name), "invalidate_%lu", n);
+	row->unit = "invalidation";
+	row->n = BENCH_INVALS;
+	row->pages = 1;
+	bench_add(row, "invalidate", false, bench_inval_n);
+	bench_add(row, "floor_n1", true, bench_inval_1);
+	bench_run(test, row, b, &b->err);
+	test_gpus_expect_clean((struct test_gpu *[]){ b->gpu_n, b->gpu_1 }, 2);
+}
+
+/* Faults per round of the throughput row: 4K ranges over the fault span. */
+#define BENCH_TPUT_SPAN		SZ_8M
+
+/**
+ * struct bench_tput - GPU faults from one kthread, as fast as they go
+ * @gpu: The test GPU.
+ * @mm: The mm the kthread faults in (a reference is held).
+ * @addr: Start of the span.
+ * @ns: Time of each round, the warm-up first.
+ * @done: Completed when the kthread finished.
+ * @err: First error of a round.
+ */
+struct bench_tput {
+	struct test_gpu *gpu;
+	struct mm_struct *mm;
+	unsigned long addr;
+	u64 ns[BENCH_REPS + 1];
+	struct completion done;
+	int err;
+};
+
+/* A fault handler's loop: every page of the span once, then teardown. */
+static int bench_tput_thread(void *data)
+{
+	struct bench_tput *b = data;
+	unsigned long a;
+	u64 start;
+	int rep;
+
+	kthread_use_mm(b->mm);
+	for (rep = 0; rep <= BENCH_REPS && !b->err; rep++) {
+		start = ktime_get_ns();
+		for (a = b->addr; a < b->addr + BENCH_TPUT_SPAN && !b->err;
+		     a += SZ_4K)
+			b->err = test_gpu_fault(b->gpu, a, true);
+		b->ns[rep] = ktime_get_ns() - start;
+		test_gpu_remove_all_ranges(b->gpu);
+		cond_resched();
+	}
+	kthread_unuse_mm(b->mm);
+	kthread_complete_and_exit(&b->done, 0);
+}
+
+/* GPU-fault throughput of one faulting kthread (the driver's fault path). */
+static void bench_tput(struct kunit *test)
+{
+	unsigned long faults = BENCH_TPUT_SPAN / SZ_4K;
+	struct task_struct *task;
+	struct bench_tput *b;
+	u64 min, median;
+
+	b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	b->addr = bench_mmap_populated(test, BENCH_TPUT_SPAN, false);
+	b->gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_512M, bench_chunks_4k,
+				 ARRAY_SIZE(bench_chunks_4k));
+	b->mm = current->mm;
+	init_completion(&b->done);
+
+	mmget(b->mm);
+	task = kthread_run(bench_tput_thread, b, "gpusvm-bench-fault");
+	if (IS_ERR(task)) {
+		mmput(b->mm);
+		KUNIT_FAIL_AND_ABORT(test, "kthread_run: %ld", PTR_ERR(task));
+	}
+	wait_for_completion(&b->done);
+	mmput(b->mm);
+	KUNIT_ASSERT_EQ(test, b->err, 0);
+
+	sort(&b->ns[1], BENCH_REPS, sizeof(b->ns[0]), bench_cmp_u64, NULL);
+	min = b->ns[1];
+	median = b->ns[1 + BENCH_REPS / 2];
+	kunit_log(KERN_INFO, test, KUNIT_SUBTEST_INDENT
+		  "# bench: {\"row\": \"fault_throughput\", \"what\": \"kthread\", \"kind\": \"throughput\", \"faults\": %lu, \"reps\": %d, \"faults_per_s_max\": %llu, \"faults_per_s_median\": %llu}\n",
+		  faults, BENCH_REPS, div64_u64(faults * NSEC_PER_SEC, min),
+		  div64_u64(faults * NSEC_PER_SEC, median));
 	test_gpu_expect_clean(b->gpu);
 }
 
@@ -787,6 +1123,8 @@ static void bench_lookup(struct kunit *test)
  * @backing: The floor's system page holding each device page's data.
  * @src: migrate_vma / migrate_device source pfns of the floor.
  * @dst: Destination pfns of the floor.
+ * @copy_src: Source pages of the memcpy floor.
+ * @copy_dst: Destination pages of the memcpy floor.
  * @err: First error of a round.
  */
 struct bench_migrate {
@@ -802,6 +1140,8 @@ struct bench_migrate {
 	struct page **backing;
 	unsigned long *src;
 	unsigned long *dst;
+	struct page **copy_src;
+	struct page **copy_dst;
 	int err;
 };
 
@@ -863,7 +1203,9 @@ static void bench_migrate_abort_page(struct bench_migrate *b, unsigned long i)
 
 /*
  * The floor to device memory: migrate_vma_setup(), a fresh data page, a DMA
- * map and a plain copy per page, migrate_vma_pages() and finalize.
+ * map and a plain copy per page, migrate_vma_pages() and finalize. The data
+ * page comes zeroed, as the test VRAM's allocator gives it: the device work
+ * is the same on both sides, the difference is the library's.
  */
 static u64 bench_migrate_floor_to_vram(void *data)
 {
@@ -895,7 +1237,7 @@ static u64 bench_migrate_floor_to_vram(void *data)
 			err = -EBUSY;
 			break;
 		}
-		b->backing[i] = alloc_page(GFP_KERNEL);
+		b->backing[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
 		if (!b->backing[i]) {
 			err = -ENOMEM;
 			break;
@@ -995,6 +1337,55 @@ static u64 bench_migrate_floor_to_ram(void *data)
 	return ktime_get_ns() - start;
 }
 
+/* The bandwidth floor of any migration: a plain copy of every page. */
+static u64 bench_migrate_floor_memcpy(void *data)
+{
+	struct bench_migrate *b = data;
+	unsigned long i, npages = b->size >> PAGE_SHIFT;
+	u64 start = ktime_get_ns();
+
+	for (i = 0; i < npages; i++)
+		copy_highpage(b->copy_dst[i], b->copy_src[i]);
+
+	return ktime_get_ns() - start;
+}
+
+static void bench_migrate_free_copy(void *data)
+{
+	struct bench_migrate *b = data;
+	unsigned long i;
+
+	for (i = 0; i < b->size >> PAGE_SHIFT; i++) {
+		if (b->copy_src[i])
+			__free_page(b->copy_src[i]);
+		if (b->copy_dst[i])
+			__free_page(b->copy_dst[i]);
+	}
+}
+
+/* Pages for the memcpy floor, written once so that they are all there. */
+static void bench_migrate_copy_pages(struct kunit *test,
+				     struct bench_migrate *b)
+{
+	unsigned long i, npages = b->size >> PAGE_SHIFT;
+
+	b->copy_src = kunit_kcalloc(test, npages, sizeof(*b->copy_src),
+				    GFP_KERNEL);
+	b->copy_dst = kunit_kcalloc(test, npages, sizeof(*b->copy_dst),
+				    GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b->copy_src);
+	KUNIT_ASSERT_NOT_NULL(test, b->copy_dst);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							bench_migrate_free_copy,
+							b), 0);
+	for (i = 0; i < npages; i++) {
+		b->copy_src[i] = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
+		b->copy_dst[i] = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
+		KUNIT_ASSERT_NOT_NULL(test, b->copy_src[i]);
+		KUNIT_ASSERT_NOT_NULL(test, b->copy_dst[i]);
+	}
+}
+
 static void bench_migrate_release(void *data)
 {
 	struct bench_migrate *b = data;
@@ -1043,7 +1434,7 @@ static void bench_migrate_pagemap(struct kunit *test, struct bench_migrate *b)
 }
 
 static const unsigned long bench_migrate_params[] = {
-	SZ_64K, SZ_2M, BENCH_MIGRATE_MAX,
+	SZ_4K, SZ_64K, SZ_2M, SZ_8M, BENCH_MIGRATE_MAX,
 };
 
 static void bench_migrate_param_desc(const unsigned long *size, char *desc)
@@ -1074,6 +1465,7 @@ static void bench_migrate(struct kunit *test)
 	b->addr = bench_mmap_populated(test, size, false);
 	b->vram = test_vram_create(test, b);
 	b->dev = b->vram->dpagemap.dev;
+	bench_migrate_copy_pages(test, b);
 
 	snprintf(row->name, sizeof(row->name), "migrate_%luk", size / SZ_1K);
 	row->unit = "migration";
@@ -1083,6 +1475,7 @@ static void bench_migrate(struct kunit *test)
 	bench_add(row, "to_ram", false, bench_migrate_library_to_ram);
 	bench_add(row, "floor_to_vram", true, bench_migrate_floor_to_vram);
 	bench_add(row, "floor_to_ram", true, bench_migrate_floor_to_ram);
+	bench_add(row, "memcpy", true, bench_migrate_floor_memcpy);
 	bench_run(test, row, b, &b->err);
 	test_vram_expect_clean(b->vram);
 }
@@ -1118,8 +1511,10 @@ static void bench_memory(struct kunit *test)
 
 static struct kunit_case bench_cases[] = {
 	KUNIT_CASE_PARAM(bench_fault, bench_fault_gen_params),
-	KUNIT_CASE(bench_refault),
+	KUNIT_CASE_PARAM(bench_refault, bench_refault_gen_params),
 	KUNIT_CASE_PARAM(bench_lookup, bench_lookup_gen_params),
+	KUNIT_CASE_PARAM(bench_inval, bench_inval_gen_params),
+	KUNIT_CASE(bench_tput),
 	KUNIT_CASE_PARAM(bench_migrate, bench_migrate_gen_params),
 	KUNIT_CASE(bench_memory),
 	{}
