@@ -236,6 +236,40 @@
  * bug (a warning).
  */
 
+/**
+ * DOC: Fault injection
+ *
+ * With %CONFIG_DRM_GPUSVM_FAULT_INJECTION, every operation of the helpers that
+ * can fail on its own counts as a fault-injection site of the task's fail-nth
+ * counter (``/proc/<pid>/fail-nth``, ``current->fail_nth`` in a kernel test):
+ * setting it to N fails the N-th site the task reaches from then on, as it
+ * does for failslab and fail_page_alloc. The sites are, in drm_gpusvm, the
+ * default allocation of a notifier and of a range (without
+ * &drm_gpusvm_ops.notifier_alloc or &drm_gpusvm_ops.range_alloc),
+ * mmu_interval_notifier_insert(), every array of pfns or DMA addresses, and
+ * every DMA or device map of a chunk; in drm_pagemap, every array and record
+ * of a migration, every system page allocated to migrate back to (except in
+ * drm_pagemap_evict_to_ram_nofail(), which cannot fail) and every DMA map of
+ * a copy. A failed allocation or map fails as the real one would, with
+ * -ENOMEM, and each call unwinds what it did: the error codes are those the
+ * kernel-doc of each function lists. Without the option the sites compile
+ * away.
+ */
+#ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(drm_gpusvm_fail_attr);
+
+/* One fault-injection site: true if the task's fail-nth counter says so. */
+static bool drm_gpusvm_should_fail(size_t size)
+{
+	return should_fail(&drm_gpusvm_fail_attr, size);
+}
+#else
+static bool drm_gpusvm_should_fail(size_t size)
+{
+	return false;
+}
+#endif
+
 static bool drm_gpusvm_chunk_sizes_valid(const unsigned long *chunk_sizes,
 					 int num_chunks,
 					 unsigned long notifier_size)
@@ -487,6 +521,8 @@ drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
 
 	if (gpusvm->ops->notifier_alloc)
 		notifier = gpusvm->ops->notifier_alloc();
+	else if (drm_gpusvm_should_fail(sizeof(*notifier)))
+		notifier = NULL;
 	else
 		notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
 	/* NULL on failure; an ERR_PTR() is a driver bug, and a failure too. */
@@ -552,6 +588,8 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 
 	if (gpusvm->ops->range_alloc)
 		range = gpusvm->ops->range_alloc(gpusvm);
+	else if (drm_gpusvm_should_fail(sizeof(*range)))
+		range = NULL;
 	else
 		range = kzalloc(sizeof(*range), GFP_KERNEL);
 	/* NULL on failure; an ERR_PTR() is a driver bug, and a failure too. */
@@ -598,16 +636,9 @@ static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
 	up_read(&notifier->gpusvm->notifier_lock);
 }
 
-/*
- * The helpers' own allocations and every DMA or device map can be made to
- * fail, one at a time, with the task's fault-injection counter (fail-nth), so
- * that every unwind path of a GPU fault can be exercised.
- */
-static DECLARE_FAULT_ATTR(drm_gpusvm_fail_alloc);
-
 static void *drm_gpusvm_kvmalloc_array(size_t n, size_t size)
 {
-	if (should_fail(&drm_gpusvm_fail_alloc, n * size))
+	if (drm_gpusvm_should_fail(n * size))
 		return NULL;
 
 	return kvmalloc_array(n, size, GFP_KERNEL);
@@ -809,10 +840,14 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 		}
 
 		/* Takes the mmap lock for write on the mm's first notifier. */
-		err = mmu_interval_notifier_insert(&notifier->notifier, mm,
-						   drm_gpusvm_notifier_start(notifier),
-						   drm_gpusvm_notifier_size(notifier),
-						   &drm_gpusvm_notifier_ops);
+		if (drm_gpusvm_should_fail(sizeof(notifier->notifier)))
+			err = -ENOMEM;
+		else
+			err = mmu_interval_notifier_insert(&notifier->notifier,
+							   mm,
+							   drm_gpusvm_notifier_start(notifier),
+							   drm_gpusvm_notifier_size(notifier),
+							   &drm_gpusvm_notifier_ops);
 		if (err)
 			goto err_notifier_free;
 		new_notifier = true;
@@ -1044,7 +1079,7 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 		order = drm_gpusvm_hmm_pfn_to_order(pfns[i], i, npages);
 
 		/* Every map can be made to fail, the k-th one with fail-nth. */
-		if (should_fail(&drm_gpusvm_fail_alloc, PAGE_SIZE << order)) {
+		if (drm_gpusvm_should_fail(PAGE_SIZE << order)) {
 			err = -ENOMEM;
 			goto err_unmap;
 		}

@@ -176,15 +176,27 @@ static void drm_pagemap_record_put(struct drm_pagemap_record *record)
 }
 
 /*
- * The allocations of the migration paths can be made to fail, one at a time,
- * with the task's fault-injection counter (fail-nth), so that every unwind
- * path can be exercised.
+ * The allocations and DMA maps of the migration paths can be made to fail,
+ * one at a time, with the task's fault-injection counter (fail-nth), so that
+ * every unwind path can be exercised (see "Fault injection" in drm_gpusvm.c).
  */
-static DECLARE_FAULT_ATTR(drm_pagemap_fail_alloc);
+#ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(drm_pagemap_fail_attr);
+
+static bool drm_pagemap_should_fail(size_t size)
+{
+	return should_fail(&drm_pagemap_fail_attr, size);
+}
+#else
+static bool drm_pagemap_should_fail(size_t size)
+{
+	return false;
+}
+#endif
 
 static void *drm_pagemap_kvcalloc(size_t n, size_t size)
 {
-	if (should_fail(&drm_pagemap_fail_alloc, n * size))
+	if (drm_pagemap_should_fail(n * size))
 		return NULL;
 
 	return kvcalloc(n, size, GFP_KERNEL);
@@ -196,7 +208,7 @@ drm_pagemap_record_create(struct drm_pagemap_devmem *devmem)
 	struct drm_pagemap_record *record;
 	unsigned long flags;
 
-	if (should_fail(&drm_pagemap_fail_alloc, sizeof(*record)))
+	if (drm_pagemap_should_fail(sizeof(*record)))
 		return NULL;
 	record = kzalloc(sizeof(*record), GFP_KERNEL);
 	if (!record)
@@ -364,7 +376,7 @@ static int drm_pagemap_dma_map(struct device *dev, struct page *page,
 {
 	dma_addr_t dma;
 
-	if (should_fail(&drm_pagemap_fail_alloc, PAGE_SIZE))
+	if (drm_pagemap_should_fail(PAGE_SIZE))
 		return -ENOMEM;
 
 	dma = dma_map_page(dev, page ?: ZERO_PAGE(0), 0, PAGE_SIZE, dir);
@@ -670,7 +682,9 @@ static int drm_pagemap_copy_back(struct drm_pagemap_record *record,
 		    spage->zone_device_data != record)
 			continue;
 
-		if (vma)
+		if (!nofail && drm_pagemap_should_fail(PAGE_SIZE))
+			dpage = NULL;
+		else if (vma)
 			dpage = alloc_page_vma(gfp, vma,
 					       start + (i << PAGE_SHIFT));
 		else
