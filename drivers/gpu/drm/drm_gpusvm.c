@@ -636,12 +636,17 @@ static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
 	up_read(&notifier->gpusvm->notifier_lock);
 }
 
+/*
+ * The arrays of a span: a userptr span comes from user space, and its size is
+ * unbounded. A span too large for one allocation fails with -ENOMEM, without
+ * the allocator's warning about absurd sizes.
+ */
 static void *drm_gpusvm_kvmalloc_array(size_t n, size_t size)
 {
 	if (drm_gpusvm_should_fail(n * size))
 		return NULL;
 
-	return kvmalloc_array(n, size, GFP_KERNEL);
+	return kvmalloc_array(n, size, GFP_KERNEL | __GFP_NOWARN);
 }
 
 /*
