@@ -803,11 +803,12 @@ drm_gpusvm_range_chunk_size(struct drm_gpusvm *gpusvm,
  * lock and no notifier lock held; may sleep.
  * Returns: The range, or an ERR_PTR(): -EINVAL if @fault_addr is outside the
  * mirrored window or [@gpuva_start, @gpuva_end), if that window is empty, if
- * no chunk fits, or if @gpusvm is a pages-only instance; -EFAULT if the mm has
- * exited; -ENOENT if no VMA is at @fault_addr; -EOPNOTSUPP for %VM_PFNMAP,
- * %VM_IO or %VM_MIXEDMAP memory; -EPERM if the VMA is not readable, or not
- * writable and write access is wanted; -ENOMEM if an allocation failed
- * (nothing is left behind), or the error of mmu_interval_notifier_insert().
+ * no chunk fits, if @gpusvm is a pages-only instance or was torn down with
+ * drm_gpusvm_fini(); -EFAULT if the mm has exited; -ENOENT if no VMA is at
+ * @fault_addr; -EOPNOTSUPP for %VM_PFNMAP, %VM_IO or %VM_MIXEDMAP memory;
+ * -EPERM if the VMA is not readable, or not writable and write access is
+ * wanted; -ENOMEM if an allocation failed (nothing is left behind), or the
+ * error of mmu_interval_notifier_insert().
  */
 struct drm_gpusvm_range *
 drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
@@ -1305,9 +1306,10 @@ static int drm_gpusvm_fault_read_only_pages(struct mm_struct *mm,
  * same span until drm_gpusvm_free_pages(). An empty span is a no-op.
  *
  * Context: Process context, no mmap lock and no notifier lock held; may sleep.
- * Returns: 0 on success (also for an empty span); -EINVAL if @mm is NULL or
- * the span is unaligned, reversed or not inside @notifier, or (with a warning)
- * if &drm_pagemap_ops.device_map returned an entry of another direction;
+ * Returns: 0 on success (also for an empty span); -EINVAL if @mm or @notifier
+ * is NULL or the span is unaligned, reversed or not inside @notifier, or
+ * (with a warning) if &drm_pagemap_ops.device_map returned an entry of
+ * another direction;
  * -EEXIST if a current mapping cannot serve @ctx; -EFAULT if the pages were
  * unmapped, the mm has exited, hmm_range_fault() found no usable VMA, or
  * &drm_gpusvm_ctx.devmem_only is set and a system page was seen; -EPERM if
@@ -1339,8 +1341,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	unsigned long *pfns;
 	int err = 0;
 
-	if (!mm || !PAGE_ALIGNED(pages_start) || !PAGE_ALIGNED(pages_end) ||
-	    pages_end < pages_start)
+	if (!mm || !notifier || !PAGE_ALIGNED(pages_start) ||
+	    !PAGE_ALIGNED(pages_end) || pages_end < pages_start)
 		return -EINVAL;
 	if (!npages)
 		return 0;
@@ -1890,6 +1892,12 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_find_vma_start);
  * reference on the mm. Nothing else may use the instance concurrently; range
  * references the driver still holds must be dropped before the instance is
  * freed.
+ *
+ * Calls made after it, e.g. by a thread that was waiting for the driver lock,
+ * find no notifier and no range: drm_gpusvm_range_find_or_insert() fails with
+ * -EINVAL, and a range the driver still references is a removed range
+ * (drm_gpusvm_range_get_pages() and drm_gpusvm_range_evict() fail with
+ * -EFAULT). Calling drm_gpusvm_fini() again does nothing.
  *
  * Context: Process context, the driver lock held for write if one was set
  * (asserted), no mmap lock and no notifier lock held; may sleep.

@@ -283,12 +283,19 @@ static void drm_pagemap_page_free(struct page *page)
  * drm_pagemap_put().
  *
  * Context: Any context.
- * Returns: 0 on success, -EINVAL if an argument is NULL.
+ * Returns: 0 on success, -EINVAL if an argument is NULL, @ops lacks
+ * &drm_pagemap_ops.device_map or &drm_pagemap_ops.device_unmap, or @pagemap
+ * has other callbacks or no owner.
  */
 int drm_pagemap_init(struct drm_pagemap *dpagemap, struct dev_pagemap *pagemap,
 		     struct device *dev, const struct drm_pagemap_ops *ops)
 {
 	if (!dpagemap || !pagemap || !dev || !ops)
+		return -EINVAL;
+	/* Every device page mapped goes through these. */
+	if (!ops->device_map || !ops->device_unmap)
+		return -EINVAL;
+	if (pagemap->ops != drm_pagemap_pagemap_ops_get() || !pagemap->owner)
 		return -EINVAL;
 
 	dpagemap->ops = ops;
@@ -1088,8 +1095,9 @@ EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram_nofail);
  *
  * Context: Process context, no mmap lock and no GPU SVM notifier lock held;
  * may sleep.
- * Returns: 0 on success, -EFAULT if @mm has exited, -EOPNOTSUPP if the
- * region has no &drm_pagemap_ops.populate_mm, else its error.
+ * Returns: 0 on success, -EINVAL if the span is empty, reversed or not page
+ * aligned, -EFAULT if @mm has exited, -EOPNOTSUPP if the region has no
+ * &drm_pagemap_ops.populate_mm, else its error.
  */
 int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 			    unsigned long start, unsigned long end,
@@ -1097,6 +1105,8 @@ int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 {
 	int err;
 
+	if (start >= end || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(end))
+		return -EINVAL;
 	if (!dpagemap->ops->populate_mm)
 		return -EOPNOTSUPP;
 
