@@ -51,6 +51,7 @@ static void expect_warn(struct kunit *test, const char *where)
  */
 struct bare_gpu {
 	struct drm_gpusvm svm;
+	/* The driver lock: serialises faults, removal and teardown. */
 	struct mutex lock;
 	atomic_t ranges;
 	atomic_t unmapped;

@@ -31,7 +31,7 @@
 #define INJECT_SIZE	SZ_64K
 
 /* Library sites are counted by letting fail-nth run down from this. */
-#define INJECT_COUNT	(1U << 30)
+#define INJECT_COUNT	BIT(30)
 
 /* The error driver callbacks that return one fail with. */
 #define INJECT_OP_ERR	(-EIO)
