@@ -11,6 +11,7 @@
 
 #include <kunit/test.h>
 
+#include <linux/debugfs.h>
 #include <linux/dma-direct.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -46,6 +47,8 @@ struct inject_test {
 	/* The userptr of the userptr path. */
 	struct test_userptr *up;
 	u8 seed;
+	/* DMA-API debug entries in use before the case, or -1. */
+	long dma_entries;
 };
 
 /**
@@ -84,6 +87,40 @@ static unsigned long device_pages(struct inject_test *t)
 	return n;
 }
 
+/* A u32 counter of DMA-API debug, read from its debugfs file's inode. */
+static long dma_debug_counter(struct dentry *dir, const char *name)
+{
+	struct dentry *file = debugfs_lookup(name, dir);
+	long val = -1;
+
+	if (!IS_ERR_OR_NULL(file)) {
+		val = *(u32 *)d_inode(file)->i_private;
+		dput(file);
+	}
+	return val;
+}
+
+/*
+ * The DMA mappings of every device, as DMA-API debug counts them (-1 without
+ * it): nothing else maps for DMA in the test guest, so the mappings the
+ * helpers leak show up here.
+ */
+static long dma_debug_entries(void)
+{
+	long total, free;
+	struct dentry *dir;
+
+	if (!IS_ENABLED(CONFIG_DMA_API_DEBUG))
+		return -1;
+	dir = debugfs_lookup("dma-api", NULL);
+	if (IS_ERR_OR_NULL(dir))
+		return -1;
+	total = dma_debug_counter(dir, "nr_total_entries");
+	free = dma_debug_counter(dir, "num_free_entries");
+	dput(dir);
+	return total < 0 || free < 0 ? -1 : total - free;
+}
+
 /* --- Common steps --------------------------------------------------------- */
 
 static void fill(struct kunit *test, struct inject_test *t)
@@ -120,6 +157,8 @@ static void expect_nothing_leaked(struct kunit *test, struct inject_test *t)
 	/* Only the driver's reference: no record, no mapping holds one. */
 	KUNIT_EXPECT_EQ(test, kref_read(&t->vram->dpagemap.ref), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->mm->mm_users), t->gpu->mm_users);
+	/* No DMA mapping of a system page either. */
+	KUNIT_EXPECT_EQ(test, dma_debug_entries(), t->dma_entries);
 }
 
 static int op_fails_path(enum test_op op, int err)
@@ -586,6 +625,7 @@ static int inject_test_init(struct kunit *test)
 	t->gpu->gpuva_start = t->addr;
 	t->gpu->gpuva_end = t->addr + INJECT_SIZE;
 	t->gpu->migrate_data = t;
+	t->dma_entries = dma_debug_entries();
 	test_op_reset();
 	test->priv = t;
 	return 0;
