@@ -14,6 +14,7 @@
 #include <linux/debugfs.h>
 #include <linux/dma-direct.h>
 #include <linux/highmem.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/sched.h>
@@ -531,6 +532,7 @@ static void inject_every_site(struct kunit *test)
 	struct inject_test *t = test->priv;
 	unsigned int lib_sites, op_sites[TEST_OP_COUNT];
 	unsigned int k, total_ops = 0, injections = 0;
+	ktime_t start = ktime_get();
 	enum test_op op;
 	int err;
 
@@ -584,8 +586,9 @@ static void inject_every_site(struct kunit *test)
 		}
 	}
 
-	kunit_info(test, "gpusvm-inject: path %s: %u helper sites, %u callback sites, %u injections\n",
-		   p->name, lib_sites, total_ops, injections);
+	kunit_info(test, "gpusvm-inject: path %s: %u helper sites, %u callback sites, %u injections in %lld ms\n",
+		   p->name, lib_sites, total_ops, injections,
+		   ktime_ms_delta(ktime_get(), start));
 	for (op = 0; op < TEST_OP_COUNT; op++)
 		if (op_sites[op])
 			kunit_info(test, "gpusvm-inject: path %s: %s %u\n",
