@@ -23,6 +23,8 @@ devmem_objects=(drivers/gpu/drm/drm_pagemap.o drivers/gpu/drm/drm_pagemap_util.o
 		drivers/gpu/drm/tests/drm_gpusvm_test_vram.o
 		drivers/gpu/drm/tests/drm_gpusvm_migrate_test.o
 		drivers/gpu/drm/tests/drm_gpusvm_multi_test.o
+		drivers/gpu/drm/tests/drm_gpusvm_inject_test.o
+		drivers/gpu/drm/tests/drm_gpusvm_hostile_test.o
 		drivers/gpu/drm/tests/drm_gpusvm_bench.o
 		drivers/gpu/drm/tests/drm_gpusvm_dmirror.o
 		drivers/gpu/drm/vsvm/vsvm_drv.o drivers/gpu/drm/vsvm/vsvm_job.o

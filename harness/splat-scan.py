@@ -4,6 +4,15 @@
 
 Every splat line is printed as "LOG:LINENO: KIND: LINE".  The exit status is
 1 if any log has a splat, 0 if all logs are clean and 2 on usage or I/O errors.
+
+A KUnit case that triggers a warning on purpose (a caller bug the code under
+test must catch with WARN_ON_ONCE() or a lockdep assertion) declares it first
+with a diagnostic line "gpusvm-expect-warn: WHERE", WHERE being a source file
+(as the warning names it, e.g. drivers/gpu/drm/drm_gpusvm.c) or a function.
+Until the case's KTAP result line ("ok N ..." or "not ok N ..."), a plain
+"WARNING: ... at FILE:LINE FUNCTION+OFF/LEN" whose FILE or FUNCTION is a
+declared WHERE is expected: printed as "LOG:LINENO: expected: LINE" and not
+counted.  Every other splat, of any kind, still counts, in that case too.
 """
 
 import argparse
@@ -57,18 +66,42 @@ SPLATS = [(kind, re.compile(pattern)) for kind, pattern in (
 # Console prefix: optional printk timestamp, then KTAP indentation and "# ".
 PREFIX = re.compile(r"(\[\s*\d+\.\d+\])?\s*(# )?")
 
+# The declaration of an expected warning, anywhere in a diagnostic line (KUnit
+# prefixes it with the case name), and the KTAP result line that ends its scope.
+EXPECT = re.compile(r"gpusvm-expect-warn: (\S+)")
+RESULT = re.compile(r"(not )?ok \d+ ")
+
+# Where a WARN() happened: "WARNING: CPU: 0 PID: 1 at FILE:LINE FUNC+OFF/LEN".
+WARN_AT = re.compile(r"WARNING: .* at (\S+):\d+ ([^+\s]+)\+")
+
+
+def expected(msg, where):
+    """Whether the warning @msg comes from one of the places in @where."""
+    at = WARN_AT.match(msg)
+    return bool(at) and (at.group(1) in where or at.group(2) in where)
+
 MAX_SHOWN = 20
 
 
 def scan(path):
     """Print the splat lines of the log at @path and return their number."""
     found = 0
+    where = set()
     with open(path, "rb") as log:
         for lineno, raw in enumerate(log, 1):
             line = raw.decode(errors="replace").rstrip()
             msg = line[PREFIX.match(line).end():]
+            if RESULT.match(msg):
+                where = set()
+                continue
+            declared = EXPECT.search(msg)
+            if declared:
+                where.add(declared.group(1))
+                continue
             kind = next((k for k, regex in SPLATS if regex.match(msg)), None)
-            if kind:
+            if kind == "warning" and expected(msg, where):
+                print(f"{path}:{lineno}: expected: {line}")
+            elif kind:
                 found += 1
                 if found <= MAX_SHOWN:
                     print(f"{path}:{lineno}: {kind}: {line}")

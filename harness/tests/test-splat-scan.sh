@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Self-test of splat-scan.py on the canned console logs in splat-logs/:
-# clean.log must scan clean (exit 0, no output), and KIND.log or
+# clean.log must scan clean (exit 0, no output), clean-VARIANT.log must exit 0
+# with only warnings its KUnit case declared ("expected"), and KIND.log or
 # KIND-VARIANT.log must exit 1 with at least one splat of kind KIND.
 # Also checks the exit status of usage errors and the output limit.
 
@@ -44,6 +45,10 @@ for log in "$logs"/*.log; do
 	ok=0
 	if [[ $name == clean ]]; then
 		if [[ $rc == 0 && -z $out ]]; then
+			ok=1
+		fi
+	elif [[ $name == clean-* ]]; then
+		if [[ $rc == 0 && $found == expected ]]; then
 			ok=1
 		fi
 	elif [[ $rc == 1 ]]; then
@@ -88,6 +93,12 @@ $splat
 EOF
 # At most 20 splats are shown, then their count.
 expect_lines "output limit" 21 < <(for _ in {1..25}; do echo "$splat"; done)
+
+# A declared warning does not hide an undeclared one next to it.
+out=$("$scan" "$logs/warning-expected-and-unexpected.log") || true
+result "expected and unexpected warnings" \
+	"$(( $(grep -c ': expected: ' <<<"$out") == 1 && $(grep -c ': warning: ' <<<"$out") == 1 ))" \
+	"output:"$'\n'"$out"
 
 echo "$((total - failed))/$total passed"
 [[ $failed == 0 ]]

@@ -236,6 +236,40 @@
  * bug (a warning).
  */
 
+/**
+ * DOC: Fault injection
+ *
+ * With %CONFIG_DRM_GPUSVM_FAULT_INJECTION, every operation of the helpers that
+ * can fail on its own counts as a fault-injection site of the task's fail-nth
+ * counter (``/proc/<pid>/fail-nth``, ``current->fail_nth`` in a kernel test):
+ * setting it to N fails the N-th site the task reaches from then on, as it
+ * does for failslab and fail_page_alloc. The sites are, in drm_gpusvm, the
+ * default allocation of a notifier and of a range (without
+ * &drm_gpusvm_ops.notifier_alloc or &drm_gpusvm_ops.range_alloc),
+ * mmu_interval_notifier_insert(), every array of pfns or DMA addresses, and
+ * every DMA or device map of a chunk; in drm_pagemap, every array and record
+ * of a migration, every system page allocated to migrate back to (except in
+ * drm_pagemap_evict_to_ram_nofail(), which cannot fail) and every DMA map of
+ * a copy. A failed allocation or map fails as the real one would, with
+ * -ENOMEM, and each call unwinds what it did: the error codes are those the
+ * kernel-doc of each function lists. Without the option the sites compile
+ * away.
+ */
+#ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(drm_gpusvm_fail_attr);
+
+/* One fault-injection site: true if the task's fail-nth counter says so. */
+static bool drm_gpusvm_should_fail(size_t size)
+{
+	return should_fail(&drm_gpusvm_fail_attr, size);
+}
+#else
+static bool drm_gpusvm_should_fail(size_t size)
+{
+	return false;
+}
+#endif
+
 static bool drm_gpusvm_chunk_sizes_valid(const unsigned long *chunk_sizes,
 					 int num_chunks,
 					 unsigned long notifier_size)
@@ -487,6 +521,8 @@ drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
 
 	if (gpusvm->ops->notifier_alloc)
 		notifier = gpusvm->ops->notifier_alloc();
+	else if (drm_gpusvm_should_fail(sizeof(*notifier)))
+		notifier = NULL;
 	else
 		notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
 	/* NULL on failure; an ERR_PTR() is a driver bug, and a failure too. */
@@ -552,6 +588,8 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 
 	if (gpusvm->ops->range_alloc)
 		range = gpusvm->ops->range_alloc(gpusvm);
+	else if (drm_gpusvm_should_fail(sizeof(*range)))
+		range = NULL;
 	else
 		range = kzalloc(sizeof(*range), GFP_KERNEL);
 	/* NULL on failure; an ERR_PTR() is a driver bug, and a failure too. */
@@ -599,18 +637,16 @@ static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
 }
 
 /*
- * The helpers' own allocations and every DMA or device map can be made to
- * fail, one at a time, with the task's fault-injection counter (fail-nth), so
- * that every unwind path of a GPU fault can be exercised.
+ * The arrays of a span: a userptr span comes from user space, and its size is
+ * unbounded. A span too large for one allocation fails with -ENOMEM, without
+ * the allocator's warning about absurd sizes.
  */
-static DECLARE_FAULT_ATTR(drm_gpusvm_fail_alloc);
-
 static void *drm_gpusvm_kvmalloc_array(size_t n, size_t size)
 {
-	if (should_fail(&drm_gpusvm_fail_alloc, n * size))
+	if (drm_gpusvm_should_fail(n * size))
 		return NULL;
 
-	return kvmalloc_array(n, size, GFP_KERNEL);
+	return kvmalloc_array(n, size, GFP_KERNEL | __GFP_NOWARN);
 }
 
 /*
@@ -791,11 +827,12 @@ static bool drm_gpusvm_range_mapping_current(struct drm_gpusvm_range *range,
  * lock and no notifier lock held; may sleep.
  * Returns: The range, or an ERR_PTR(): -EINVAL if @fault_addr is outside the
  * mirrored window or [@gpuva_start, @gpuva_end), if that window is empty, if
- * no chunk fits, or if @gpusvm is a pages-only instance; -EFAULT if the mm has
- * exited; -ENOENT if no VMA is at @fault_addr; -EOPNOTSUPP for %VM_PFNMAP,
- * %VM_IO or %VM_MIXEDMAP memory; -EPERM if the VMA is not readable, or not
- * writable and write access is wanted; -ENOMEM if an allocation failed
- * (nothing is left behind), or the error of mmu_interval_notifier_insert().
+ * no chunk fits, if @gpusvm is a pages-only instance or was torn down with
+ * drm_gpusvm_fini(); -EFAULT if the mm has exited; -ENOENT if no VMA is at
+ * @fault_addr; -EOPNOTSUPP for %VM_PFNMAP, %VM_IO or %VM_MIXEDMAP memory;
+ * -EPERM if the VMA is not readable, or not writable and write access is
+ * wanted; -ENOMEM if an allocation failed (nothing is left behind), or the
+ * error of mmu_interval_notifier_insert().
  */
 struct drm_gpusvm_range *
 drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
@@ -845,10 +882,14 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 		}
 
 		/* Takes the mmap lock for write on the mm's first notifier. */
-		err = mmu_interval_notifier_insert(&notifier->notifier, mm,
-						   drm_gpusvm_notifier_start(notifier),
-						   drm_gpusvm_notifier_size(notifier),
-						   &drm_gpusvm_notifier_ops);
+		if (drm_gpusvm_should_fail(sizeof(notifier->notifier)))
+			err = -ENOMEM;
+		else
+			err = mmu_interval_notifier_insert(&notifier->notifier,
+							   mm,
+							   drm_gpusvm_notifier_start(notifier),
+							   drm_gpusvm_notifier_size(notifier),
+							   &drm_gpusvm_notifier_ops);
 		if (err)
 			goto err_notifier_free;
 		new_notifier = true;
@@ -1079,7 +1120,7 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 		order = drm_gpusvm_hmm_pfn_to_order(pfns[i], i, npages);
 
 		/* Every map can be made to fail, the k-th one with fail-nth. */
-		if (should_fail(&drm_gpusvm_fail_alloc, PAGE_SIZE << order)) {
+		if (drm_gpusvm_should_fail(PAGE_SIZE << order)) {
 			err = -ENOMEM;
 			goto err_unmap;
 		}
@@ -1400,9 +1441,10 @@ out_free_pfns:
  * same span until drm_gpusvm_free_pages(). An empty span is a no-op.
  *
  * Context: Process context, no mmap lock and no notifier lock held; may sleep.
- * Returns: 0 on success (also for an empty span); -EINVAL if @mm is NULL or
- * the span is unaligned, reversed or not inside @notifier, or (with a warning)
- * if &drm_pagemap_ops.device_map returned an entry of another direction;
+ * Returns: 0 on success (also for an empty span); -EINVAL if @mm or @notifier
+ * is NULL or the span is unaligned, reversed or not inside @notifier, or
+ * (with a warning) if &drm_pagemap_ops.device_map returned an entry of
+ * another direction;
  * -EEXIST if a current mapping cannot serve @ctx; -EFAULT if the pages were
  * unmapped, the mm has exited, hmm_range_fault() found no usable VMA, or
  * &drm_gpusvm_ctx.devmem_only is set and a system page was seen; -EPERM if
@@ -1424,8 +1466,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	struct drm_gpusvm_pages_flags flags;
 	int err = 0;
 
-	if (!mm || !PAGE_ALIGNED(pages_start) || !PAGE_ALIGNED(pages_end) ||
-	    pages_end < pages_start)
+	if (!mm || !notifier || !PAGE_ALIGNED(pages_start) ||
+	    !PAGE_ALIGNED(pages_end) || pages_end < pages_start)
 		return -EINVAL;
 	if (!npages)
 		return 0;
@@ -1943,6 +1985,12 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_find_vma_start);
  * reference on the mm. Nothing else may use the instance concurrently; range
  * references the driver still holds must be dropped before the instance is
  * freed.
+ *
+ * Calls made after it, e.g. by a thread that was waiting for the driver lock,
+ * find no notifier and no range: drm_gpusvm_range_find_or_insert() fails with
+ * -EINVAL, and a range the driver still references is a removed range
+ * (drm_gpusvm_range_get_pages() and drm_gpusvm_range_evict() fail with
+ * -EFAULT). Calling drm_gpusvm_fini() again does nothing.
  *
  * Context: Process context, the driver lock held for write if one was set
  * (asserted), no mmap lock and no notifier lock held; may sleep.

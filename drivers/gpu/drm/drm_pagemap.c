@@ -176,15 +176,27 @@ static void drm_pagemap_record_put(struct drm_pagemap_record *record)
 }
 
 /*
- * The allocations of the migration paths can be made to fail, one at a time,
- * with the task's fault-injection counter (fail-nth), so that every unwind
- * path can be exercised.
+ * The allocations and DMA maps of the migration paths can be made to fail,
+ * one at a time, with the task's fault-injection counter (fail-nth), so that
+ * every unwind path can be exercised (see "Fault injection" in drm_gpusvm.c).
  */
-static DECLARE_FAULT_ATTR(drm_pagemap_fail_alloc);
+#ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(drm_pagemap_fail_attr);
+
+static bool drm_pagemap_should_fail(size_t size)
+{
+	return should_fail(&drm_pagemap_fail_attr, size);
+}
+#else
+static bool drm_pagemap_should_fail(size_t size)
+{
+	return false;
+}
+#endif
 
 static void *drm_pagemap_kvcalloc(size_t n, size_t size)
 {
-	if (should_fail(&drm_pagemap_fail_alloc, n * size))
+	if (drm_pagemap_should_fail(n * size))
 		return NULL;
 
 	return kvcalloc(n, size, GFP_KERNEL);
@@ -196,7 +208,7 @@ drm_pagemap_record_create(struct drm_pagemap_devmem *devmem)
 	struct drm_pagemap_record *record;
 	unsigned long flags;
 
-	if (should_fail(&drm_pagemap_fail_alloc, sizeof(*record)))
+	if (drm_pagemap_should_fail(sizeof(*record)))
 		return NULL;
 	record = kzalloc(sizeof(*record), GFP_KERNEL);
 	if (!record)
@@ -271,12 +283,19 @@ static void drm_pagemap_page_free(struct page *page)
  * drm_pagemap_put().
  *
  * Context: Any context.
- * Returns: 0 on success, -EINVAL if an argument is NULL.
+ * Returns: 0 on success, -EINVAL if an argument is NULL, @ops lacks
+ * &drm_pagemap_ops.device_map or &drm_pagemap_ops.device_unmap, or @pagemap
+ * has other callbacks or no owner.
  */
 int drm_pagemap_init(struct drm_pagemap *dpagemap, struct dev_pagemap *pagemap,
 		     struct device *dev, const struct drm_pagemap_ops *ops)
 {
 	if (!dpagemap || !pagemap || !dev || !ops)
+		return -EINVAL;
+	/* Every device page mapped goes through these. */
+	if (!ops->device_map || !ops->device_unmap)
+		return -EINVAL;
+	if (pagemap->ops != drm_pagemap_pagemap_ops_get() || !pagemap->owner)
 		return -EINVAL;
 
 	dpagemap->ops = ops;
@@ -364,7 +383,7 @@ static int drm_pagemap_dma_map(struct device *dev, struct page *page,
 {
 	dma_addr_t dma;
 
-	if (should_fail(&drm_pagemap_fail_alloc, PAGE_SIZE))
+	if (drm_pagemap_should_fail(PAGE_SIZE))
 		return -ENOMEM;
 
 	dma = dma_map_page(dev, page ?: ZERO_PAGE(0), 0, PAGE_SIZE, dir);
@@ -670,7 +689,9 @@ static int drm_pagemap_copy_back(struct drm_pagemap_record *record,
 		    spage->zone_device_data != record)
 			continue;
 
-		if (vma)
+		if (!nofail && drm_pagemap_should_fail(PAGE_SIZE))
+			dpage = NULL;
+		else if (vma)
 			dpage = alloc_page_vma(gfp, vma,
 					       start + (i << PAGE_SHIFT));
 		else
@@ -1074,8 +1095,9 @@ EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram_nofail);
  *
  * Context: Process context, no mmap lock and no GPU SVM notifier lock held;
  * may sleep.
- * Returns: 0 on success, -EFAULT if @mm has exited, -EOPNOTSUPP if the
- * region has no &drm_pagemap_ops.populate_mm, else its error.
+ * Returns: 0 on success, -EINVAL if the span is empty, reversed or not page
+ * aligned, -EFAULT if @mm has exited, -EOPNOTSUPP if the region has no
+ * &drm_pagemap_ops.populate_mm, else its error.
  */
 int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 			    unsigned long start, unsigned long end,
@@ -1083,6 +1105,8 @@ int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 {
 	int err;
 
+	if (start >= end || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(end))
+		return -EINVAL;
 	if (!dpagemap->ops->populate_mm)
 		return -EOPNOTSUPP;
 

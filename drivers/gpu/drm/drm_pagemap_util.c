@@ -14,7 +14,19 @@
  * The owner allocation can be made to fail with the task's fault-injection
  * counter (fail-nth), like the allocations of the migration paths.
  */
-static DECLARE_FAULT_ATTR(drm_pagemap_util_fail_alloc);
+#ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(drm_pagemap_util_fail_attr);
+
+static bool drm_pagemap_util_should_fail(size_t size)
+{
+	return should_fail(&drm_pagemap_util_fail_attr, size);
+}
+#else
+static bool drm_pagemap_util_should_fail(size_t size)
+{
+	return false;
+}
+#endif
 
 /**
  * DOC: Owner groups
@@ -112,7 +124,7 @@ int drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
 		list_add(&peer->link, &last->link);
 	} else {
 		owner = NULL;
-		if (!should_fail(&drm_pagemap_util_fail_alloc, sizeof(*owner)))
+		if (!drm_pagemap_util_should_fail(sizeof(*owner)))
 			owner = kzalloc(sizeof(*owner), GFP_KERNEL);
 		if (!owner) {
 			mutex_unlock(&owner_list->lock);

@@ -872,8 +872,8 @@ static void migrate_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	test_fill_user(test, t->addr, SZ_64K, 27);
 	for (nth = 1; nth < 64; nth++) {
@@ -904,8 +904,8 @@ static void evict_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	test_fill_user(test, t->addr, SZ_64K, 28);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
@@ -934,8 +934,8 @@ static void migrate_cpu_fault_allocation_fails(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	u8 byte;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	test_fill_user(test, t->addr, SZ_64K, 29);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
@@ -1115,8 +1115,8 @@ static void migrate_each_failed_map_unwinds(struct kunit *test)
 	struct drm_gpusvm_range *range;
 	int err = 0;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	test_fill_user(test, t->addr, SZ_64K, 6);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
@@ -1169,8 +1169,8 @@ static void range_evict_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	test_fill_user(test, t->addr, SZ_64K, 7);
 	t->gpu->gpuva_start = t->addr;
@@ -1213,8 +1213,8 @@ static void evict_nofail_survives_each_failed_map(struct kunit *test)
 	struct test_vram_alloc *alloc;
 	unsigned int nth;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	test_fill_user(test, t->addr, SZ_64K, 8);
 	for (nth = 1; nth <= 17; nth++) {

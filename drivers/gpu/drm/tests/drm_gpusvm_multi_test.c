@@ -1261,8 +1261,8 @@ static void owner_allocation_fails(struct kunit *test)
 {
 	struct owner_test *o = test->priv;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	owner_join(o, 0, 1);
 	current->fail_nth = 1;

@@ -1184,8 +1184,8 @@ static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
 
 	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
 					 MADV_NOHUGEPAGE), 0);

@@ -50,6 +50,95 @@ static struct test_gpu_range *to_test_range(struct drm_gpusvm_range *range)
 	return container_of(range, struct test_gpu_range, base);
 }
 
+const char *const test_op_names[TEST_OP_COUNT] = {
+	[TEST_OP_NOTIFIER_ALLOC] = "notifier_alloc",
+	[TEST_OP_RANGE_ALLOC] = "range_alloc",
+	[TEST_OP_DEVICE_MAP] = "device_map",
+	[TEST_OP_POPULATE_MM] = "populate_mm",
+	[TEST_OP_POPULATE_DEVMEM_PFN] = "populate_devmem_pfn",
+	[TEST_OP_COPY_TO_DEVMEM] = "copy_to_devmem",
+	[TEST_OP_COPY_TO_RAM] = "copy_to_ram",
+};
+
+/*
+ * Fault injection in the driver callbacks of every test GPU and test VRAM:
+ * the calls of each callback are counted, and the @nth call of one of them
+ * from test_op_fail() on fails with @err. Device maps run under the notifier
+ * lock, so only atomics here.
+ */
+static struct {
+	atomic_t calls[TEST_OP_COUNT];
+	atomic_t countdown;
+	int op;
+	int err;
+} test_op_inject = { .op = -1 };
+
+/**
+ * test_op_fail() - Make the @nth call of a driver callback fail from now on
+ * @op: The callback.
+ * @nth: Which call, counting from 1 (0 disarms).
+ * @err: The error it returns (pointer results fail with NULL or
+ *	%DMA_MAPPING_ERROR whatever @err).
+ *
+ * The call counts restart from zero.
+ */
+void test_op_fail(enum test_op op, unsigned int nth, int err)
+{
+	test_op_reset();
+	WRITE_ONCE(test_op_inject.op, op);
+	WRITE_ONCE(test_op_inject.err, err);
+	atomic_set(&test_op_inject.countdown, nth);
+}
+
+/**
+ * test_op_reset() - Disarm the callback failure and clear the call counts
+ */
+void test_op_reset(void)
+{
+	int i;
+
+	atomic_set(&test_op_inject.countdown, 0);
+	WRITE_ONCE(test_op_inject.op, -1);
+	for (i = 0; i < TEST_OP_COUNT; i++)
+		atomic_set(&test_op_inject.calls[i], 0);
+}
+
+/**
+ * test_op_calls() - Calls of a driver callback since the last reset
+ * @op: The callback.
+ *
+ * Returns: The number of calls.
+ */
+unsigned int test_op_calls(enum test_op op)
+{
+	return atomic_read(&test_op_inject.calls[op]);
+}
+
+/**
+ * test_op_pending() - Whether the armed failure has not happened yet
+ *
+ * Returns: true if test_op_fail() asked for a call that was not made.
+ */
+bool test_op_pending(void)
+{
+	return atomic_read(&test_op_inject.countdown) > 0;
+}
+
+/**
+ * test_op_call() - Count a call of a driver callback, maybe failing it
+ * @op: The callback being called.
+ *
+ * Returns: 0 to go on, or the error the call must fail with.
+ */
+int test_op_call(enum test_op op)
+{
+	atomic_inc(&test_op_inject.calls[op]);
+	if (READ_ONCE(test_op_inject.op) == op &&
+	    atomic_dec_if_positive(&test_op_inject.countdown) == 0)
+		return READ_ONCE(test_op_inject.err) ?: -ENOMEM;
+	return 0;
+}
+
 /* Set to make the next notifier allocation of any test GPU fail. */
 bool test_gpu_fail_notifier_alloc;
 
@@ -61,6 +150,8 @@ static struct drm_gpusvm_notifier *test_gpu_notifier_alloc(void)
 		test_gpu_fail_notifier_alloc = false;
 		return NULL;
 	}
+	if (test_op_call(TEST_OP_NOTIFIER_ALLOC))
+		return NULL;
 
 	notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
 	if (notifier)
@@ -83,6 +174,8 @@ static struct drm_gpusvm_range *test_gpu_range_alloc(struct drm_gpusvm *gpusvm)
 		gpu->fail_range_alloc = false;
 		return NULL;
 	}
+	if (test_op_call(TEST_OP_RANGE_ALLOC))
+		return NULL;
 
 	range = kzalloc(sizeof(*range), GFP_KERNEL);
 	if (!range)

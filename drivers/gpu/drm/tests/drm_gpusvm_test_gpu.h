@@ -111,6 +111,38 @@ struct test_userptr {
 	int invalidations;
 };
 
+/**
+ * enum test_op - The driver callbacks that can fail, for test_op_fail()
+ *
+ * @TEST_OP_NOTIFIER_ALLOC: &drm_gpusvm_ops.notifier_alloc (returns NULL).
+ * @TEST_OP_RANGE_ALLOC: &drm_gpusvm_ops.range_alloc (returns NULL).
+ * @TEST_OP_DEVICE_MAP: &drm_pagemap_ops.device_map (returns
+ *	%DMA_MAPPING_ERROR).
+ * @TEST_OP_POPULATE_MM: &drm_pagemap_ops.populate_mm.
+ * @TEST_OP_POPULATE_DEVMEM_PFN: &drm_pagemap_devmem_ops.populate_devmem_pfn.
+ * @TEST_OP_COPY_TO_DEVMEM: &drm_pagemap_devmem_ops.copy_to_devmem.
+ * @TEST_OP_COPY_TO_RAM: &drm_pagemap_devmem_ops.copy_to_ram.
+ * @TEST_OP_COUNT: Number of callbacks.
+ */
+enum test_op {
+	TEST_OP_NOTIFIER_ALLOC,
+	TEST_OP_RANGE_ALLOC,
+	TEST_OP_DEVICE_MAP,
+	TEST_OP_POPULATE_MM,
+	TEST_OP_POPULATE_DEVMEM_PFN,
+	TEST_OP_COPY_TO_DEVMEM,
+	TEST_OP_COPY_TO_RAM,
+	TEST_OP_COUNT,
+};
+
+extern const char *const test_op_names[TEST_OP_COUNT];
+
+void test_op_fail(enum test_op op, unsigned int nth, int err);
+void test_op_reset(void);
+unsigned int test_op_calls(enum test_op op);
+bool test_op_pending(void);
+int test_op_call(enum test_op op);
+
 extern atomic_t test_gpu_notifiers;
 extern bool test_gpu_fail_notifier_alloc;
 extern const unsigned long test_gpu_chunk_sizes[3];

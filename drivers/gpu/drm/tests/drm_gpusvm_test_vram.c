@@ -26,6 +26,7 @@
 
 #include <drm/drm_pagemap.h>
 
+#include "drm_gpusvm_test_gpu.h"
 #include "drm_gpusvm_test_vram.h"
 
 static struct test_vram *page_to_vram(struct page *page)
@@ -60,6 +61,9 @@ static int test_vram_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 		vram->fail_populate = false;
 		return -ENOMEM;
 	}
+	err = test_op_call(TEST_OP_POPULATE_DEVMEM_PFN);
+	if (err)
+		return err;
 
 	/* Asked again (eviction): the same pages. */
 	if (alloc->first >= 0)
@@ -174,7 +178,12 @@ static int test_vram_copy(struct page **pages,
 	struct page *sys;
 	unsigned long i;
 	bool *fail;
+	int err;
 
+	err = test_op_call(to_ram ? TEST_OP_COPY_TO_RAM :
+				    TEST_OP_COPY_TO_DEVMEM);
+	if (err)
+		return err;
 	if (!vram)
 		return 0;
 	fail = to_ram ? &vram->fail_copy_to_ram : &vram->fail_copy_to_devmem;
@@ -232,7 +241,7 @@ test_vram_device_map(struct drm_pagemap *dpagemap, struct device *dev,
 	struct test_vram *vram = page_to_vram(page);
 	phys_addr_t phys;
 
-	if (vram->fail_device_map) {
+	if (vram->fail_device_map || test_op_call(TEST_OP_DEVICE_MAP)) {
 		vram->fail_device_map = false;
 		return drm_pagemap_addr_encode(DMA_MAPPING_ERROR,
 					       DRM_INTERCONNECT_DRIVER, order,
@@ -265,8 +274,13 @@ static int test_vram_populate_mm(struct drm_pagemap *dpagemap,
 {
 	struct test_vram *vram = container_of(dpagemap, struct test_vram,
 					      dpagemap);
-	struct test_vram_alloc *alloc = test_vram_alloc(vram, mm, end - start);
+	struct test_vram_alloc *alloc;
+	int err;
 
+	err = test_op_call(TEST_OP_POPULATE_MM);
+	if (err)
+		return err;
+	alloc = test_vram_alloc(vram, mm, end - start);
 	if (!alloc)
 		return -ENOMEM;
 	return drm_pagemap_migrate_to_devmem(&alloc->devmem, mm, start, end,
