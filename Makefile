@@ -19,13 +19,18 @@
 #   make bench     build the fast kernel with the gpusvm_bench suite (in its
 #                  own build directory), run it and write out/bench/report.md,
 #                  results.json and plots; BENCH_NO_BUILD=1: run it as built
+#   make stress    build the debug kernel, boot it and run the vsvm stress
+#                  test for DURATION seconds (default 300): processes and
+#                  threads, GPU jobs, CPU writes, migrations, evictions,
+#                  mprotect, mremap, munmap, fork on one and two devices;
+#                  out/stress/summary.md; STRESS_NO_BUILD=1: boot it as built
 #   make setup     install packages and unpack the kernel source only
 #
 # GPUSVM_CACHE (default ~/.cache/gpusvm) holds the source and build trees.
 
 SHELL := /bin/bash
 
-.PHONY: all demo test check docs patches bench setup clean
+.PHONY: all demo test check docs patches bench stress setup clean
 
 all: test
 
@@ -47,6 +52,9 @@ patches: setup
 
 bench:
 	@BENCH_NO_BUILD="$(BENCH_NO_BUILD)" harness/bench.sh
+
+stress:
+	@DURATION="$(DURATION)" STRESS_NO_BUILD="$(STRESS_NO_BUILD)" harness/stress.sh
 
 setup:
 	@harness/setup.sh
