@@ -12,6 +12,8 @@
 #                  SUITE=selftests: the selftests only (no KUnit)
 #                  SELFTEST=<kselftest args>, e.g. "-t TEST" or "-r F.V.TEST"
 #                  SELFTEST_BINS=<binary>[,<binary>...]: only these binaries
+#                  STRESS_SECONDS=<seconds>: the stress selftest's short form
+#                  (default 60 in debug, 10 in fast)
 #   make check     checkpatch, kernel-doc and W=1 sparse builds of our files
 #   make docs      the HTML of Documentation/gpu with the kernel's Sphinx build;
 #                  the GPU SVM page lands in out/docs/gpu/rfc/gpusvm.html
@@ -39,7 +41,8 @@ demo:
 
 test:
 	@CONFIG="$(CONFIG)" SUITE="$(SUITE)" SELFTEST="$(SELFTEST)" \
-		SELFTEST_BINS="$(SELFTEST_BINS)" harness/test.sh
+		SELFTEST_BINS="$(SELFTEST_BINS)" STRESS_SECONDS="$(STRESS_SECONDS)" \
+		harness/test.sh
 
 check:
 	@harness/check.sh
