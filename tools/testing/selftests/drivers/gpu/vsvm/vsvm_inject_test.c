@@ -82,7 +82,8 @@ enum path {
 	PATH_CPU_FAULT, PATH_EVICT,
 };
 
-FIXTURE(inject) {
+/* What a walk works with. */
+struct inject {
 	int fd;
 	__u32 vm;
 	int fail_nth;
@@ -91,6 +92,10 @@ FIXTURE(inject) {
 	__u32 seed;
 	/* How the injected runs ended: 0, or -errno; SIGBUS is 1. */
 	int outcomes[MAX_SITES + 1];
+};
+
+FIXTURE(inject) {
+	struct inject in;
 };
 
 FIXTURE_VARIANT(inject) {
@@ -124,37 +129,39 @@ FIXTURE_VARIANT_ADD(inject, evict) {
 
 FIXTURE_SETUP(inject)
 {
+	struct inject *in = &self->in;
 	char path[64];
 	int i;
 
-	self->fd = -1;
+	in->fd = -1;
 	if (access(DEBUGFS "failslab", F_OK) ||
 	    access(DEBUGFS "fail_page_alloc", F_OK))
 		SKIP(return, "no failslab or fail_page_alloc in debugfs");
-	self->fd = vsvm_open(0);
-	if (self->fd < 0)
+	in->fd = vsvm_open(0);
+	if (in->fd < 0)
 		SKIP(return, "no vsvm device");
 	for (i = 0; i < (int)ARRAY_SIZE(knobs); i++)
 		ASSERT_EQ(0, write_file(knobs[i].file, knobs[i].value))
 			TH_LOG("cannot write debugfs knob %d", i);
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
 		 (long)syscall(SYS_gettid));
-	self->fail_nth = open(path, O_RDWR);
-	ASSERT_LE(0, self->fail_nth);
-	ASSERT_EQ(0, vsvm_vm_create(self->fd, &self->vm));
-	ASSERT_EQ(0, vsvm_stats(self->fd, 0, &self->start));
+	in->fail_nth = open(path, O_RDWR);
+	ASSERT_LE(0, in->fail_nth);
+	ASSERT_EQ(0, vsvm_vm_create(in->fd, &in->vm));
+	ASSERT_EQ(0, vsvm_stats(in->fd, 0, &in->start));
 }
 
 FIXTURE_TEARDOWN(inject)
 {
+	struct inject *in = &self->in;
 	int i;
 
-	if (self->fd < 0)
+	if (in->fd < 0)
 		return;
 	for (i = 0; i < (int)ARRAY_SIZE(knobs); i++)
 		write_file(knobs[i].file, knobs[i].restore);
-	EXPECT_EQ(0, vsvm_vm_destroy(self->fd, self->vm));
-	close(self->fd);
+	EXPECT_EQ(0, vsvm_vm_destroy(in->fd, in->vm));
+	close(in->fd);
 }
 
 /* The next k-th allocation of this thread fails. */
@@ -189,18 +196,18 @@ static void on_sigbus(int sig)
 static int cpu_read(const char *buf, size_t size, __u64 *sum)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	volatile int ret = 0;
 
 	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(sigbus_jmp, 1))
-		ret = 1;
-	else
-		*sum = vsvm_checksum(buf, size);
+	if (sigsetjmp(sigbus_jmp, 1)) {
+		sigaction(SIGBUS, &old, NULL);
+		return 1;
+	}
+	*sum = vsvm_checksum(buf, size);
 	sigaction(SIGBUS, &old, NULL);
-	return ret;
+	return 0;
 }
 
-static struct drm_vsvm_exec fill_args(FIXTURE_DATA(inject) *self,
+static struct drm_vsvm_exec fill_args(struct inject *self,
 				      __u32 value, bool vram)
 {
 	return (struct drm_vsvm_exec) {
@@ -214,7 +221,7 @@ static struct drm_vsvm_exec fill_args(FIXTURE_DATA(inject) *self,
 }
 
 static __u64 gpu_sum(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(inject) *self)
+		     struct inject *self)
 {
 	struct drm_vsvm_exec e = {
 		.vm_id = self->vm,
@@ -229,7 +236,7 @@ static __u64 gpu_sum(struct __test_metadata *_metadata,
 }
 
 static struct drm_vsvm_stats vm_stats(struct __test_metadata *_metadata,
-				      FIXTURE_DATA(inject) *self)
+				      struct inject *self)
 {
 	struct drm_vsvm_stats st;
 
@@ -239,7 +246,7 @@ static struct drm_vsvm_stats vm_stats(struct __test_metadata *_metadata,
 
 /* A new buffer holding a new pattern, in VRAM if @vram. */
 static void new_buf(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(inject) *self, bool vram)
+		    struct inject *self, bool vram)
 {
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -258,7 +265,7 @@ static void new_buf(struct __test_metadata *_metadata,
  * garbage collector ran, and the device's VRAM is back to the start.
  */
 static void drop_buf(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(inject) *self, int k)
+		     struct inject *self, int k)
 {
 	__u64 deadline = vsvm_now_ms() + HANG_MS;
 	struct drm_vsvm_stats st, dev;
@@ -299,7 +306,7 @@ static bool documented(int err, enum path path)
  * ended and whether the failure was injected, then checks the state.
  */
 static bool run_path(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(inject) *self, enum path path, int k)
+		     struct inject *self, enum path path, int k)
 {
 	struct drm_vsvm_exec e;
 	__u32 vm = 0, value = 0x1000 + k;
@@ -414,12 +421,13 @@ static bool run_path(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(inject, every_site, 900)
 {
+	struct inject *in = &self->in;
 	char line[512];
 	int k, n, i, j, len;
 	bool seen;
 
 	for (k = 1; k <= MAX_SITES; k++) {
-		if (!run_path(_metadata, self, variant->path, k))
+		if (!run_path(_metadata, in, variant->path, k))
 			break;
 		if (_metadata->exit_code == KSFT_FAIL)	/* a failed check */
 			break;
@@ -434,14 +442,14 @@ TEST_F_TIMEOUT(inject, every_site, 900)
 	for (i = 1; i <= n; i++) {
 		seen = false;
 		for (j = 1; j < i && !seen; j++)
-			seen = self->outcomes[j] == self->outcomes[i];
+			seen = in->outcomes[j] == in->outcomes[i];
 		if (seen)
 			continue;
 		for (j = i, k = 0; j <= n; j++)
-			k += self->outcomes[j] == self->outcomes[i];
+			k += in->outcomes[j] == in->outcomes[i];
 		len += snprintf(line + len, sizeof(line) - len, " %s %d,",
-				self->outcomes[i] == 1 ? "SIGBUS" :
-				self->outcomes[i] ? strerror(-self->outcomes[i]) :
+				in->outcomes[i] == 1 ? "SIGBUS" :
+				in->outcomes[i] ? strerror(-in->outcomes[i]) :
 				"success", k);
 		if (len >= (int)sizeof(line) - 40)
 			break;

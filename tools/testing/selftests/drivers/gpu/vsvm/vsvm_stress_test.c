@@ -52,13 +52,13 @@
 #define PAGE		VSVM_PAGE_SIZE
 #define CHUNK_PAGES	16
 #define CHUNK		(CHUNK_PAGES * PAGE)
-#define SZ_2M		(2UL << 20)
+#define SZ_2M		(512 * PAGE)
 
 #define NR_PROCS	2
 #define NR_THREADS	3
 /* Per process: two of them overcommit a 16 MiB VRAM. */
-#define PRIV_SIZE	(10UL << 20)
-#define SHARED_SIZE	(1UL << 20)
+#define PRIV_SIZE	(160 * CHUNK)
+#define SHARED_SIZE	(16 * CHUNK)
 #define PRIV_CHUNKS	(PRIV_SIZE / CHUNK)
 #define SHARED_CHUNKS	(SHARED_SIZE / CHUNK)
 
@@ -68,7 +68,7 @@
 
 #define DEFAULT_SECONDS	60
 
-enum op {
+enum stress_op {
 	OP_CPU_WRITE, OP_GPU_FILL, OP_GPU_COPY, OP_GPU_ATOMIC, OP_CPU_CHECK,
 	OP_GPU_CHECK, OP_PREFETCH_VRAM, OP_PREFETCH_SYSTEM, OP_MPROTECT,
 	OP_MREMAP, OP_REMAP, OP_MMAP_MUNMAP, OP_FORK, NR_OPS
@@ -156,10 +156,7 @@ static void add64(__u64 *v, __u64 n)
 	__atomic_fetch_add(v, n, __ATOMIC_RELAXED);
 }
 
-static void problem(struct proc *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void problem(struct proc *p, const char *fmt, ...)
+static __printf(2, 3) void problem(struct proc *p, const char *fmt, ...)
 {
 	struct stress_stats *s = p->stats;
 	char line[256];
@@ -174,7 +171,7 @@ static void problem(struct proc *p, const char *fmt, ...)
 	dprintf(STDERR_FILENO, "# stress: proc %d: %s\n", p->index, line);
 }
 
-static void count_error(struct proc *p, enum op op, int err)
+static void count_error(struct proc *p, enum stress_op op, int err)
 {
 	add64(&p->stats->errors[op], 1);
 	p->stats->last_error[op] = err;
@@ -256,7 +253,7 @@ static __u32 job_flags(struct thread *t)
  * Returns how many were written.
  */
 static int job_written(struct thread *t, struct chunk *c, int first, int n,
-		       const struct drm_vsvm_exec *e, enum op op, int err)
+		       const struct drm_vsvm_exec *e, enum stress_op op, int err)
 {
 	unsigned long start = vsvm_va(c->addr + first * PAGE);
 
@@ -316,7 +313,7 @@ static void op_cpu_write(struct thread *t, struct chunk *c, int first, int n)
 }
 
 static void op_gpu_write(struct thread *t, struct chunk *c, int first, int n,
-			 enum op op)
+			 enum stress_op op)
 {
 	struct drm_vsvm_exec e = {
 		.dst = vsvm_va(c->addr + first * PAGE),
@@ -528,7 +525,7 @@ static void op_fork(struct thread *t)
 		problem(t->p, "fork child ended with status %#x", status);
 }
 
-static void thread_op(struct thread *t, enum op op)
+static void thread_op(struct thread *t, enum stress_op op)
 {
 	struct chunk *c = &t->chunks[rnd_below(t, t->nchunks)];
 	int first = rnd_below(t, CHUNK_PAGES);
@@ -582,7 +579,7 @@ static const int op_weight[NR_OPS] = {
 	[OP_MREMAP] = 2, [OP_REMAP] = 2, [OP_MMAP_MUNMAP] = 2, [OP_FORK] = 1,
 };
 
-static enum op pick_op(struct thread *t)
+static enum stress_op pick_op(struct thread *t)
 {
 	int total = 0, i, r;
 
@@ -599,7 +596,7 @@ static void *thread_main(void *arg)
 	struct thread *t = arg;
 	struct proc *p = t->p;
 	struct stress_stats *s = p->stats;
-	enum op op;
+	enum stress_op op;
 	int i;
 
 	while (vsvm_now_ms() < p->deadline && !s->bad) {
@@ -681,7 +678,7 @@ static int proc_main(struct proc *p)
 	return 0;
 }
 
-static unsigned int stress_seconds(void)
+static unsigned int duration_seconds(void)
 {
 	const char *env = getenv("VSVM_STRESS_SECONDS");
 	char cmdline[4096] = "", *opt;
@@ -761,9 +758,25 @@ static void print_stats(struct __test_metadata *_metadata,
 		       (unsigned long long)s->bad);
 }
 
+/* What the device did during the variant. */
+static void print_device(int i, const struct drm_vsvm_stats *start,
+			 const struct drm_vsvm_stats *end)
+{
+	ksft_print_msg("stress: device %d: iommu_faults %llu stale_iovas %llu iova_checks %llu\n",
+		       i, end->iommu_faults - start->iommu_faults,
+		       end->stale_iovas - start->stale_iovas,
+		       end->iova_checks - start->iova_checks);
+	ksft_print_msg("stress: device %d: migrations_to_vram %llu migrations_to_ram %llu\n",
+		       i, end->migrations_to_vram - start->migrations_to_vram,
+		       end->migrations_to_ram - start->migrations_to_ram);
+	ksft_print_msg("stress: device %d: evictions %llu gpu_faults %llu\n",
+		       i, end->evictions - start->evictions,
+		       end->gpu_faults - start->gpu_faults);
+}
+
 TEST_F_TIMEOUT(stress, mixed, 7200)
 {
-	unsigned int seconds = stress_seconds() / 2 + 1;
+	unsigned int seconds = duration_seconds() / 2 + 1;
 	__u64 beats[NR_PROCS][NR_THREADS] = {}, last_beat = vsvm_now_ms();
 	struct stress_stats *s;
 	struct page_state *shared_state;
@@ -842,15 +855,7 @@ TEST_F_TIMEOUT(stress, mixed, 7200)
 	EXPECT_LT(0, s->bytes_verified);
 	for (i = 0; i < self->ndev; i++) {
 		ASSERT_EQ(0, vsvm_stats(self->fd[i], 0, &end));
-		ksft_print_msg("stress: device %d: iommu_faults %llu stale_iovas %llu iova_checks %llu migrations_to_vram %llu migrations_to_ram %llu evictions %llu gpu_faults %llu\n",
-			       i,
-			       (unsigned long long)(end.iommu_faults - self->start[i].iommu_faults),
-			       (unsigned long long)(end.stale_iovas - self->start[i].stale_iovas),
-			       (unsigned long long)(end.iova_checks - self->start[i].iova_checks),
-			       (unsigned long long)(end.migrations_to_vram - self->start[i].migrations_to_vram),
-			       (unsigned long long)(end.migrations_to_ram - self->start[i].migrations_to_ram),
-			       (unsigned long long)(end.evictions - self->start[i].evictions),
-			       (unsigned long long)(end.gpu_faults - self->start[i].gpu_faults));
+		print_device(i, &self->start[i], &end);
 		EXPECT_EQ(self->start[i].iommu_faults, end.iommu_faults);
 		EXPECT_EQ(self->start[i].stale_iovas, end.stale_iovas);
 	}
