@@ -12,8 +12,9 @@
 # kselftest_harness filters to every selftest binary, SELFTEST_BINS=a,b
 # runs only these binaries (see guest.sh). The selftest boots run the short
 # form of the stress test (vsvm_stress_test: 60 s in debug, 10 s in fast;
-# STRESS_SECONDS=N overrides) and, in debug, the fault-injection walk
-# (vsvm_inject_test); both count in the last line like every selftest.
+# STRESS_SECONDS=N overrides) and the fault-injection walk
+# (vsvm_inject_test, which skips on a kernel without failslab); both count
+# in the last line like every selftest.
 
 . "$(dirname "$0")/lib.sh"
 
