@@ -11,6 +11,10 @@
 #
 # Usage: guest.sh CONFIG
 #
+# vsvm_stress_test runs its short form here: STRESS_SECONDS (default 60 in
+# debug, 10 in the smoke run), half on one device, half on two; make stress
+# runs it for minutes (stress.sh).
+#
 # SELFTEST="ARGS" is passed to every test binary, e.g. kselftest_harness's
 # filters "-t TEST" or "-r FIXTURE.VARIANT.TEST"; SELFTEST_BINS=NAME[,NAME...]
 # runs only these binaries (source file names without .c).
@@ -63,6 +67,9 @@ done
 guest_initramfs "${binaries[@]}"
 
 cmdline=$guest_cmdline
+stress_seconds=10
+[ "$config" != debug ] || stress_seconds=60
+cmdline+=" vsvm.stress_seconds=${STRESS_SECONDS:-$stress_seconds}"
 if [ -n "${SELFTEST_BINS:-}" ]; then
 	IFS=, read -ra names <<< "$SELFTEST_BINS"
 	for name in "${names[@]}"; do

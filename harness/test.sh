@@ -13,7 +13,11 @@
 # selftests (build and guest, no KUnit), SUITE=hmm-tests to the HMM selftest
 # (build and guest). SELFTEST="ARGS" passes kselftest_harness filters to
 # every selftest binary (and to hmm-tests), SELFTEST_BINS=a,b runs only these
-# binaries (see guest.sh).
+# binaries (see guest.sh). The selftest boots run the short form of the
+# stress test (vsvm_stress_test: 60 s in debug, 10 s in fast;
+# STRESS_SECONDS=N overrides) and the fault-injection walk
+# (vsvm_inject_test, which skips on a kernel without failslab); both count
+# in the last line like every selftest.
 
 . "$(dirname "$0")/lib.sh"
 

@@ -86,7 +86,9 @@ enum drm_vsvm_op {
  * runs @repeat times (0 counts as 1) over its span. The ioctl returns 0 once
  * the job ended; how it ended is in @status. A signal while waiting returns
  * -EINTR and the ioctl is not restarted (that would run the job twice): the
- * job finishes on its own and its results are lost.
+ * job finishes on its own and its results are lost. The job runs with the
+ * caller's fault-injection countdown (/proc/PID/task/TID/fail-nth): its
+ * GPU faults count as the ioctl's allocations.
  */
 struct drm_vsvm_exec {
 	/** @vm_id: The VM. */

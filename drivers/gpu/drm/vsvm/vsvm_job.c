@@ -31,7 +31,32 @@ struct vsvm_job {
 	struct drm_vsvm_exec args;
 	/** @done: Completed when the job ended. */
 	struct completion done;
+	/** @fail_nth: The fault-injection countdown the job runs with. */
+	unsigned int fail_nth;
 };
+
+/*
+ * A job runs on a workqueue, but what it does is its submitter's ioctl: it
+ * takes the submitter's fault-injection countdown (/proc/<pid>/fail-nth)
+ * over and hands what is left of it back, so that a test fails the k-th
+ * allocation of the GPU fault handler as it fails one of a system call.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+static void vsvm_job_take_fail_nth(struct vsvm_job *job)
+{
+	job->fail_nth = current->fail_nth;
+	current->fail_nth = 0;
+}
+
+static void vsvm_job_give_fail_nth(struct vsvm_job *job)
+{
+	current->fail_nth = job->fail_nth;
+	job->fail_nth = 0;
+}
+#else
+static void vsvm_job_take_fail_nth(struct vsvm_job *job) { }
+static void vsvm_job_give_fail_nth(struct vsvm_job *job) { }
+#endif
 
 static void vsvm_job_free(struct kref *ref)
 {
@@ -221,10 +246,12 @@ static void vsvm_job_work(struct work_struct *work)
 	int err = 0;
 
 	atomic64_inc(&vm->vdev->stats.jobs);
+	vsvm_job_give_fail_nth(job);
 	for (pass = 0; pass < passes && !err; pass++) {
 		err = vsvm_job_pass(job, &fault_addr);
 		cond_resched();
 	}
+	vsvm_job_take_fail_nth(job);
 	job->args.status = err;
 	job->args.fault_addr = err ? fault_addr : 0;
 	complete(&job->done);
@@ -264,6 +291,7 @@ struct vsvm_job *vsvm_job_submit(struct vsvm_vm *vm,
 	job->args = *args;
 	job->args.gpu_faults = 0;
 	job->vm = vsvm_vm_get(vm);
+	vsvm_job_take_fail_nth(job);
 	queue_work(vm->vdev->wq, &job->work);
 	return job;
 }
@@ -289,6 +317,7 @@ int vsvm_job_wait(struct vsvm_job *job, struct drm_vsvm_exec *args)
 		args->fault_addr = job->args.fault_addr;
 		args->status = job->args.status;
 		args->gpu_faults = job->args.gpu_faults;
+		vsvm_job_give_fail_nth(job);
 	}
 	kref_put(&job->ref, vsvm_job_free);
 	return err;
