@@ -409,8 +409,8 @@ def main():
             'plain copy per page, and back with `migrate_device_range()`, '
             '`migrate_device_pages/finalize()`. memcpy: `copy_highpage()` of '
             'as many pages between two sets of kernel pages, the bandwidth '
-            'floor of any migration. No THP (4K device pages on 6.12). The '
-            'test VRAM holds 16 MiB: no larger span.')
+            'floor of any migration. No THP (4K device pages on 6.12). Spans '
+            'up to 64 MiB, the size of the test VRAM of these rows.')
 
     if sizes:
         md.extend(['## Memory', '',

@@ -57,8 +57,8 @@
 #define BENCH_REFAULT_SPAN	SZ_2M
 /* Lookups per round of the lookup rows. */
 #define BENCH_LOOKUPS		1024
-/* Largest span of the migration rows: the test VRAM holds 16M. */
-#define BENCH_MIGRATE_MAX	SZ_16M
+/* Largest span of the migration rows, and the size of their test VRAM. */
+#define BENCH_MIGRATE_MAX	SZ_64M
 
 /**
  * struct bench_measure - One figure: the library's or one of its floors
@@ -1434,7 +1434,7 @@ static void bench_migrate_pagemap(struct kunit *test, struct bench_migrate *b)
 }
 
 static const unsigned long bench_migrate_params[] = {
-	SZ_4K, SZ_64K, SZ_2M, SZ_8M, BENCH_MIGRATE_MAX,
+	SZ_4K, SZ_64K, SZ_2M, SZ_8M, SZ_16M, BENCH_MIGRATE_MAX,
 };
 
 static void bench_migrate_param_desc(const unsigned long *size, char *desc)
@@ -1463,7 +1463,7 @@ static void bench_migrate(struct kunit *test)
 	b->size = size;
 	/* 4K device pages only on 6.12: keep THP out of the way. */
 	b->addr = bench_mmap_populated(test, size, false);
-	b->vram = test_vram_create(test, b);
+	b->vram = test_vram_create_sized(test, b, BENCH_MIGRATE_MAX);
 	b->dev = b->vram->dpagemap.dev;
 	bench_migrate_copy_pages(test, b);
 

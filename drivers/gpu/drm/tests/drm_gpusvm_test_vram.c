@@ -469,14 +469,17 @@ void test_vram_expect_clean(struct test_vram *vram)
 }
 
 /**
- * test_vram_create() - Create an emulated device memory region
+ * test_vram_create_sized() - Create an emulated device memory region
  * @test: The KUnit case.
  * @owner: The device-private page owner of the region.
+ * @size: Size of the region in bytes, a multiple of the memory section
+ *	size.
  *
  * Returns: The region (the case is aborted on failure); torn down with the
  * case.
  */
-struct test_vram *test_vram_create(struct kunit *test, void *owner)
+struct test_vram *test_vram_create_sized(struct kunit *test, void *owner,
+					 unsigned long size)
 {
 	struct test_vram *vram;
 	struct device *dev;
@@ -499,7 +502,7 @@ struct test_vram *test_vram_create(struct kunit *test, void *owner)
 							dev), 0);
 	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
 
-	vram->res = request_free_mem_region(&iomem_resource, SZ_16M,
+	vram->res = request_free_mem_region(&iomem_resource, size,
 					    "gpusvm-test-vram");
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vram->res);
 	vram->pagemap.type = MEMORY_DEVICE_PRIVATE;
@@ -526,4 +529,17 @@ struct test_vram *test_vram_create(struct kunit *test, void *owner)
 	KUNIT_ASSERT_NOT_NULL(test, vram->used);
 	KUNIT_ASSERT_NOT_NULL(test, vram->backing);
 	return vram;
+}
+
+/**
+ * test_vram_create() - Create an emulated device memory region of 16M
+ * @test: The KUnit case.
+ * @owner: The device-private page owner of the region.
+ *
+ * Returns: The region (the case is aborted on failure); torn down with the
+ * case.
+ */
+struct test_vram *test_vram_create(struct kunit *test, void *owner)
+{
+	return test_vram_create_sized(test, owner, SZ_16M);
 }

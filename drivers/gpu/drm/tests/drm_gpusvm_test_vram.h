@@ -92,6 +92,8 @@ struct test_vram_alloc {
 };
 
 struct test_vram *test_vram_create(struct kunit *test, void *owner);
+struct test_vram *test_vram_create_sized(struct kunit *test, void *owner,
+					 unsigned long size);
 void test_vram_destroy(struct test_vram *vram);
 struct test_vram_alloc *test_vram_alloc(struct test_vram *vram,
 					struct mm_struct *mm, size_t size);
