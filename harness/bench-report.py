@@ -35,7 +35,7 @@ LOOKUP_N = [1, 1000, 100000, 1000000]
 LOOKUP_ROWS = [f'lookup_{n}{m}' for n in LOOKUP_N for m in ('', '_mapped')]
 INVAL_N = [1000, 100000, 1000000]
 INVAL_ROWS = [f'invalidate_{n}' for n in INVAL_N]
-MIGRATE_KB = [4, 64, 2048, 8192, 16384]
+MIGRATE_KB = [4, 64, 2048, 8192, 16384, 65536]
 MIGRATE_ROWS = [f'migrate_{k}k' for k in MIGRATE_KB]
 EXPECTED_ROWS = (FAULT_ROWS + FIRST_ROWS +
                  ['refault_system', 'refault_device'] + LOOKUP_ROWS +

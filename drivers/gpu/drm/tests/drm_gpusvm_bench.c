@@ -1509,13 +1509,19 @@ static void bench_memory(struct kunit *test)
 	bench_print_size(test, "dma_array_2m", dma, kmalloc_size_roundup(dma));
 }
 
+/* Each timed case runs for seconds under emulation. */
+#define BENCH_SLOW	{ .speed = KUNIT_SPEED_SLOW }
+
 static struct kunit_case bench_cases[] = {
-	KUNIT_CASE_PARAM(bench_fault, bench_fault_gen_params),
-	KUNIT_CASE_PARAM(bench_refault, bench_refault_gen_params),
-	KUNIT_CASE_PARAM(bench_lookup, bench_lookup_gen_params),
-	KUNIT_CASE_PARAM(bench_inval, bench_inval_gen_params),
-	KUNIT_CASE(bench_tput),
-	KUNIT_CASE_PARAM(bench_migrate, bench_migrate_gen_params),
+	KUNIT_CASE_PARAM_ATTR(bench_fault, bench_fault_gen_params, BENCH_SLOW),
+	KUNIT_CASE_PARAM_ATTR(bench_refault, bench_refault_gen_params,
+			      BENCH_SLOW),
+	KUNIT_CASE_PARAM_ATTR(bench_lookup, bench_lookup_gen_params,
+			      BENCH_SLOW),
+	KUNIT_CASE_PARAM_ATTR(bench_inval, bench_inval_gen_params, BENCH_SLOW),
+	KUNIT_CASE_SLOW(bench_tput),
+	KUNIT_CASE_PARAM_ATTR(bench_migrate, bench_migrate_gen_params,
+			      BENCH_SLOW),
 	KUNIT_CASE(bench_memory),
 	{}
 };
