@@ -4,7 +4,6 @@
  */
 
 #include <linux/dma-mapping.h>
-#include <linux/fault-inject.h>
 #include <linux/hmm.h>
 #include <linux/hugetlb_inline.h>
 #include <linux/interval_tree.h>
@@ -22,6 +21,8 @@
 #include <drm/drm_device.h>
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_pagemap.h>
+
+#include "drm_gpusvm_inject.h"
 
 /**
  * DOC: Overview
@@ -256,18 +257,8 @@
  * away.
  */
 #ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
-static DECLARE_FAULT_ATTR(drm_gpusvm_fail_attr);
-
-/* One fault-injection site: true if the task's fail-nth counter says so. */
-static bool drm_gpusvm_should_fail(size_t size)
-{
-	return should_fail(&drm_gpusvm_fail_attr, size);
-}
-#else
-static bool drm_gpusvm_should_fail(size_t size)
-{
-	return false;
-}
+/* The one fault attribute of every site of the helpers. */
+DECLARE_FAULT_ATTR(drm_gpusvm_fail_attr);
 #endif
 
 static bool drm_gpusvm_chunk_sizes_valid(const unsigned long *chunk_sizes,

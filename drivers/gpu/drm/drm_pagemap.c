@@ -6,7 +6,6 @@
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/export.h>
-#include <linux/fault-inject.h>
 #include <linux/jiffies.h>
 #include <linux/log2.h>
 #include <linux/memremap.h>
@@ -22,6 +21,8 @@
 #include <linux/wait_bit.h>
 
 #include <drm/drm_pagemap.h>
+
+#include "drm_gpusvm_inject.h"
 
 /**
  * DOC: Migration
@@ -180,23 +181,9 @@ static void drm_pagemap_record_put(struct drm_pagemap_record *record)
  * one at a time, with the task's fault-injection counter (fail-nth), so that
  * every unwind path can be exercised (see "Fault injection" in drm_gpusvm.c).
  */
-#ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
-static DECLARE_FAULT_ATTR(drm_pagemap_fail_attr);
-
-static bool drm_pagemap_should_fail(size_t size)
-{
-	return should_fail(&drm_pagemap_fail_attr, size);
-}
-#else
-static bool drm_pagemap_should_fail(size_t size)
-{
-	return false;
-}
-#endif
-
 static void *drm_pagemap_kvcalloc(size_t n, size_t size)
 {
-	if (drm_pagemap_should_fail(n * size))
+	if (drm_gpusvm_should_fail(n * size))
 		return NULL;
 
 	return kvcalloc(n, size, GFP_KERNEL);
@@ -208,7 +195,7 @@ drm_pagemap_record_create(struct drm_pagemap_devmem *devmem)
 	struct drm_pagemap_record *record;
 	unsigned long flags;
 
-	if (drm_pagemap_should_fail(sizeof(*record)))
+	if (drm_gpusvm_should_fail(sizeof(*record)))
 		return NULL;
 	record = kzalloc(sizeof(*record), GFP_KERNEL);
 	if (!record)
@@ -383,7 +370,7 @@ static int drm_pagemap_dma_map(struct device *dev, struct page *page,
 {
 	dma_addr_t dma;
 
-	if (drm_pagemap_should_fail(PAGE_SIZE))
+	if (drm_gpusvm_should_fail(PAGE_SIZE))
 		return -ENOMEM;
 
 	dma = dma_map_page(dev, page ?: ZERO_PAGE(0), 0, PAGE_SIZE, dir);
@@ -689,7 +676,7 @@ static int drm_pagemap_copy_back(struct drm_pagemap_record *record,
 		    spage->zone_device_data != record)
 			continue;
 
-		if (!nofail && drm_pagemap_should_fail(PAGE_SIZE))
+		if (!nofail && drm_gpusvm_should_fail(PAGE_SIZE))
 			dpage = NULL;
 		else if (vma)
 			dpage = alloc_page_vma(gfp, vma,

@@ -5,29 +5,16 @@
  */
 
 #include <linux/export.h>
-#include <linux/fault-inject.h>
 #include <linux/slab.h>
 
 #include <drm/drm_pagemap_util.h>
+
+#include "drm_gpusvm_inject.h"
 
 /*
  * The owner allocation can be made to fail with the task's fault-injection
  * counter (fail-nth), like the allocations of the migration paths.
  */
-#ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
-static DECLARE_FAULT_ATTR(drm_pagemap_util_fail_attr);
-
-static bool drm_pagemap_util_should_fail(size_t size)
-{
-	return should_fail(&drm_pagemap_util_fail_attr, size);
-}
-#else
-static bool drm_pagemap_util_should_fail(size_t size)
-{
-	return false;
-}
-#endif
-
 /**
  * DOC: Owner groups
  *
@@ -124,7 +111,7 @@ int drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
 		list_add(&peer->link, &last->link);
 	} else {
 		owner = NULL;
-		if (!drm_pagemap_util_should_fail(sizeof(*owner)))
+		if (!drm_gpusvm_should_fail(sizeof(*owner)))
 			owner = kzalloc(sizeof(*owner), GFP_KERNEL);
 		if (!owner) {
 			mutex_unlock(&owner_list->lock);
