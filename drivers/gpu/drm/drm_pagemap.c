@@ -77,22 +77,19 @@
  * allocation's record and by every GPU SVM mapping of its pages, so it is
  * never destroyed while one of its pages is resident or mapped.
  *
- * On Linux 6.12 a CPU fault on a device page holds only a page reference while
- * it runs &dev_pagemap_ops.migrate_to_ram, so concurrent faulters and an
- * eviction may make each other skip a page. So one faulter per allocation
- * migrates at a time (a bit lock taken with a trylock). The others do not
- * spin: a user-mode access returns and faults again from user space; any
- * other (a kernel access, hmm_range_fault(), GUP) would refault without
- * leaving the kernel, so it sleeps on the bit until the migration ends, with
- * the fault lock dropped when the fault may be retried. A faulter whose page
- * did not move returns at once; a device's fault then leaves
- * hmm_range_fault() (the attempt invalidated the window around its page) and
- * its GPU SVM caller yields outside, holding no page. Eviction retries the
- * pages that did not move, bounded in time. A sleeper still holds the page
- * reference do_swap_page() took, so the winner's migration skips that page
- * and the sleeper moves it on its next fault; faulters that keep meeting on
- * one page can delay each other (mainline Linux 6.15 takes the page lock
- * instead of a reference in do_swap_page() for this).
+ * do_swap_page() runs &dev_pagemap_ops.migrate_to_ram with the faulting
+ * device page locked and referenced; other faults on that page wait for its
+ * lock without a reference, so the faulter's migration of its own page cannot
+ * fail on theirs. Faults on other pages of the allocation
+ * hold their own page locked and referenced, and a migration skips such
+ * pages, so one faulter per allocation migrates at a time (a bit lock taken
+ * with a trylock). The others do not spin: a user-mode access returns and
+ * faults again from user space; any other (a kernel access,
+ * hmm_range_fault(), GUP) would refault without leaving the kernel, so it
+ * sleeps on the bit until the migration ends, with the fault lock dropped
+ * when the fault may be retried, and then moves its own page. Eviction skips
+ * the pages faults hold and retries them, bounded in time, until those
+ * faults have moved them.
  */
 
 /* How long drm_pagemap_evict_to_ram() keeps retrying pages that are busy. */
@@ -132,9 +129,9 @@ struct drm_pagemap_record {
 };
 
 /*
- * One fault at a time migrates an allocation's pages back: the page
- * references the others hold while in the fault handler would make its
- * migration skip their pages.
+ * One fault at a time migrates an allocation's pages back: the others hold
+ * their own pages locked while in the fault handler, which its migration
+ * would have to skip.
  */
 #define DRM_PAGEMAP_RECORD_FAULTING	0
 
@@ -800,8 +797,8 @@ out_free:
  * hmm_range_fault()) would fault again without leaving the kernel, and spin:
  * it sleeps until the migration ends, with the fault lock dropped when the
  * fault may be retried, as do_swap_page() waits for a page lock. It sleeps
- * holding the page reference do_swap_page() took, which the winner's
- * migration skips; the sleeper moves its page itself when it faults again.
+ * holding its own page locked and referenced, which the winner's migration
+ * skips; the sleeper moves that page itself when it faults again.
  */
 static vm_fault_t drm_pagemap_fault_wait(struct vm_fault *vmf,
 					 struct drm_pagemap_record *record)
@@ -830,11 +827,12 @@ static vm_fault_t drm_pagemap_fault_wait(struct vm_fault *vmf,
 
 /*
  * A CPU access to a device page. Called with the mmap lock held for read and
- * a reference on vmf->page (not its lock), so the page and its record stay.
+ * vmf->page locked and referenced, so the page and its record stay.
  * Returning without moving the page makes the CPU fault again. Every faulter
- * holds a page reference while it is in here, which makes the migration of
- * the others skip its page: so one faulter per allocation migrates at a time,
- * and a faulter that did not move its page returns at once.
+ * holds its page locked and referenced while it is in here, which makes the
+ * migration of the others skip that page: so one faulter per allocation
+ * migrates at a time, and a faulter that did not move its page returns at
+ * once.
  */
 static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 {
@@ -862,12 +860,12 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 	clear_and_wake_up_bit(DRM_PAGEMAP_RECORD_FAULTING, &record->flags);
 
 	/*
-	 * A kernel-mode access whose page did not move (an eviction holds it)
-	 * faults again without leaving the kernel: let the holder run when
-	 * the scheduler asks for it. A device's fault returns at once: our
-	 * migration invalidated the window around its page, so
-	 * hmm_range_fault() returns and its GPU SVM caller yields holding no
-	 * page.
+	 * A kernel-mode access whose page did not move (a concurrent
+	 * migration held it for a moment) faults again without leaving the
+	 * kernel: let the holder run when the scheduler asks for it. A
+	 * device's fault returns at once: our migration invalidated the
+	 * window around its page, so hmm_range_fault() returns and its GPU
+	 * SVM caller yields holding no page.
 	 */
 	if (!user && !(vmf->flags & FAULT_FLAG_REMOTE))
 		cond_resched();

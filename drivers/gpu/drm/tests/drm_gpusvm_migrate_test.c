@@ -1365,14 +1365,18 @@ static int cmp_ulong(const void *a, const void *b)
 }
 
 /* Faulters of one page, while it is evicted, in every round. */
-#define SAME_PAGE_ROUNDS	20
+#define SAME_PAGE_ROUNDS	100
 #define SAME_PAGE_READERS	3
 
 /*
  * Several CPU threads fault the very same device page while its allocation
  * is evicted. Each round must end: the eviction brings every page home
  * within its bound. The deadline is a hang detector, ten times that bound,
- * not a speed check; the distribution of round times is reported.
+ * not a speed check; the distribution of round times is reported. Kernel
+ * threads fault again without leaving the kernel: while each fault held a
+ * page reference (6.12's do_swap_page() without the page lock) every
+ * migration of the page failed on the others', and on a uniprocessor one
+ * round in a few hundred never ended.
  */
 static void migrate_evict_same_page_faulters(struct kunit *test)
 {
