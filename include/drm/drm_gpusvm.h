@@ -125,6 +125,7 @@ struct drm_gpusvm_notifier {
  *
  * @has_dma_mapping: &drm_gpusvm_pages.dma_addr holds live mappings.
  * @has_devmem_pages: Some of those mappings are device pages.
+ * @has_system_pages: Some of those mappings are system pages.
  * @unmapped: The CPU mapping is gone; drm_gpusvm_get_pages() fails with
  *	-EFAULT.
  * @__flags: All flags as one word.
@@ -134,6 +135,7 @@ struct drm_gpusvm_pages_flags {
 		struct {
 			u16 has_dma_mapping : 1;
 			u16 has_devmem_pages : 1;
+			u16 has_system_pages : 1;
 			u16 unmapped : 1;
 		};
 		u16 __flags;
@@ -157,6 +159,12 @@ struct drm_gpusvm_pages {
 	struct drm_pagemap_addr *dma_addr;
 	/** @dpagemap: The device memory region of the device pages, if any. */
 	struct drm_pagemap *dpagemap;
+	/**
+	 * @owner: The device-private owner of @dpagemap, kept so that a
+	 * re-fault compares it without the notifier lock (@dpagemap may go
+	 * with the mapping).
+	 */
+	void *owner;
 	/**
 	 * @notifier_seq: mmu_interval_read_begin() sequence number the
 	 * mapping was made under.

@@ -596,6 +596,7 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 	INIT_LIST_HEAD(&range->entry);
 	range->pages.dma_addr = NULL;
 	range->pages.dpagemap = NULL;
+	range->pages.owner = NULL;
 	range->pages.notifier_seq = 0;
 	range->pages.flags.__flags = 0;
 	range->flags.__flags = 0;
@@ -1045,11 +1046,13 @@ static void __drm_gpusvm_unmap_pages(struct drm_gpusvm *gpusvm,
 
 	flags.has_dma_mapping = false;
 	flags.has_devmem_pages = false;
+	flags.has_system_pages = false;
 	/* Pairs with READ_ONCE() of opportunistic lockless checks. */
 	WRITE_ONCE(svm_pages->flags.__flags, flags.__flags);
 	/* May be the last reference: drm_pagemap_ops.destroy cannot sleep. */
 	drm_pagemap_put(svm_pages->dpagemap);
 	svm_pages->dpagemap = NULL;
+	WRITE_ONCE(svm_pages->owner, NULL);
 }
 
 /*
@@ -1165,8 +1168,10 @@ static int drm_gpusvm_map_pages(struct drm_gpusvm *gpusvm,
 	flags.__flags = svm_pages->flags.__flags;
 	flags.has_dma_mapping = true;
 	flags.has_devmem_pages = !!dpagemap;
+	flags.has_system_pages = has_system_pages;
 	/* The pages stay mapped in the CPU, so their pagemap is still alive. */
 	svm_pages->dpagemap = drm_pagemap_get(dpagemap);
+	WRITE_ONCE(svm_pages->owner, dpagemap ? dpagemap->pagemap->owner : NULL);
 	/* Pairs with READ_ONCE() of opportunistic lockless checks. */
 	WRITE_ONCE(svm_pages->flags.__flags, flags.__flags);
 
@@ -1211,27 +1216,22 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_pages_valid);
  * allowed. Returns 0 if it serves, -EFAULT for system pages where only device
  * pages will do (the driver migrates), else -EEXIST.
  */
-static int drm_gpusvm_mapping_serves(struct drm_gpusvm_pages *svm_pages,
-				     unsigned long npages,
+static int drm_gpusvm_mapping_serves(const struct drm_gpusvm_pages *svm_pages,
+				     struct drm_gpusvm_pages_flags flags,
 				     const struct drm_gpusvm_ctx *ctx)
 {
-	const struct drm_pagemap_addr *dma_addr = svm_pages->dma_addr;
-	bool has_system_pages = !svm_pages->flags.has_devmem_pages;
-	unsigned long i, j;
-
-	if (svm_pages->flags.has_devmem_pages) {
-		if (svm_pages->dpagemap->pagemap->owner !=
+	if (flags.has_devmem_pages) {
+		if (READ_ONCE(svm_pages->owner) !=
 		    ctx->device_private_page_owner)
 			return -EEXIST;
-		for (i = 0, j = 0; i < npages; i += 1UL << dma_addr[j].order, j++)
-			if (dma_addr[j].proto == DRM_INTERCONNECT_SYSTEM)
-				has_system_pages = true;
-		if (has_system_pages && !ctx->devmem_only && !ctx->allow_mixed)
+		if (flags.has_system_pages && !ctx->devmem_only &&
+		    !ctx->allow_mixed)
 			return -EEXIST;
 	}
-	if (has_system_pages && ctx->devmem_only)
+	if (flags.has_system_pages && ctx->devmem_only)
 		return -EFAULT;
-	if (!ctx->read_only && dma_addr[0].dir != DMA_BIDIRECTIONAL)
+	if (!ctx->read_only &&
+	    svm_pages->dma_addr[0].dir != DMA_BIDIRECTIONAL)
 		return -EEXIST;
 
 	return 0;
@@ -1467,17 +1467,15 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		return -EINVAL;
 
 	/*
-	 * A current mapping of system pages that serves @ctx is returned as
-	 * is, checked without the notifier lock: an invalidation racing with
-	 * the check is one that ran right after the call, which the driver's
-	 * pages-valid check under the lock sees. Device pages need the lock
-	 * (their pagemap), and so does every answer other than 0.
+	 * A current mapping that serves @ctx is returned as is, checked
+	 * without the notifier lock: only this call, serialised by the driver
+	 * lock, makes a mapping, and an invalidation racing with the check is
+	 * one that ran right after the call, which the driver's pages-valid
+	 * check under the lock sees. Every answer other than 0 takes the lock.
 	 */
 	flags.__flags = READ_ONCE(svm_pages->flags.__flags);
-	if (flags.has_dma_mapping && !flags.has_devmem_pages &&
-	    !flags.unmapped && !ctx->devmem_only &&
-	    (ctx->read_only ||
-	     svm_pages->dma_addr[0].dir == DMA_BIDIRECTIONAL))
+	if (flags.has_dma_mapping && !flags.unmapped &&
+	    !drm_gpusvm_mapping_serves(svm_pages, flags, ctx))
 		return 0;
 
 	/*
@@ -1490,8 +1488,7 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 		if (flags.unmapped)
 			err = -EFAULT;
 		else if (flags.has_dma_mapping)
-			err = drm_gpusvm_mapping_serves(svm_pages, npages,
-							ctx);
+			err = drm_gpusvm_mapping_serves(svm_pages, flags, ctx);
 		up_read(&gpusvm->notifier_lock);
 		if (flags.unmapped || flags.has_dma_mapping)
 			return err;
