@@ -11,9 +11,14 @@
  *
  *	# bench: {"row": "fault_4k", "what": "library", "kind": "library", ...}
  *
- * which harness/bench-report.py turns into the report. The suite is not
- * named drm_gpusvm* so that the test runs never pick it up: it asserts
- * nothing beyond the helpers' success and takes a while under emulation.
+ * which harness/bench-report.py turns into the report. The rows that map
+ * pages for DMA run twice: on a dma-direct test device, and on QEMU's edu
+ * PCI device (the reference driver's) behind the guest's IOMMU when there
+ * is one ("dev": "iommu"), their floors mapping through the same device.
+ *
+ * The suite is not named drm_gpusvm* so that the test runs never pick it
+ * up: it asserts nothing beyond the helpers' success and takes a while
+ * under emulation.
  */
 
 #include <kunit/resource.h>
@@ -25,6 +30,7 @@
 #include <linux/hmm.h>
 #include <linux/interval_tree.h>
 #include <linux/ioport.h>
+#include <linux/iommu.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
@@ -34,6 +40,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
+#include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
@@ -41,6 +48,7 @@
 #include <linux/sort.h>
 
 #include <drm/drm_device.h>
+#include <drm/drm_drv.h>
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_pagemap.h>
 
@@ -59,6 +67,10 @@
 #define BENCH_LOOKUPS		1024
 /* Largest span of the migration rows, and the size of their test VRAM. */
 #define BENCH_MIGRATE_MAX	SZ_64M
+
+/* QEMU's edu PCI device, which the reference driver binds. */
+#define BENCH_EDU_VENDOR	0x1234
+#define BENCH_EDU_DEVICE	0x11e8
 
 /**
  * struct bench_measure - One figure: the library's or one of its floors
@@ -80,6 +92,8 @@ struct bench_measure {
  * @unit: What one unit of @n is ("range", "lookup").
  * @n: Units per round.
  * @pages: 4K pages per unit, 0 if it does not apply.
+ * @iommu: The pages are DMA-mapped for the device behind the IOMMU, not for
+ *	a dma-direct one.
  * @measures: The figures.
  * @num_measures: Number of @measures.
  */
@@ -88,6 +102,7 @@ struct bench_row {
 	const char *unit;
 	unsigned long n;
 	unsigned long pages;
+	bool iommu;
 	struct bench_measure measures[BENCH_MEASURES_MAX];
 	int num_measures;
 };
@@ -117,8 +132,9 @@ static void bench_print(struct kunit *test, const struct bench_row *row,
 	bench_per_unit(min_s, sizeof(min_s), min, row->n);
 	bench_per_unit(median_s, sizeof(median_s), median, row->n);
 	kunit_log(KERN_INFO, test, KUNIT_SUBTEST_INDENT
-		  "# bench: {\"row\": \"%s\", \"what\": \"%s\", \"kind\": \"%s\", \"n\": %lu, \"pages\": %lu, \"reps\": %d, \"ns_min\": %s, \"ns_median\": %s, \"round_ns_min\": %llu, \"round_ns_median\": %llu, \"unit\": \"ns/%s\"}\n",
-		  row->name, m->what, m->floor ? "floor" : "library", row->n,
+		  "# bench: {\"row\": \"%s\", \"dev\": \"%s\", \"what\": \"%s\", \"kind\": \"%s\", \"n\": %lu, \"pages\": %lu, \"reps\": %d, \"ns_min\": %s, \"ns_median\": %s, \"round_ns_min\": %llu, \"round_ns_median\": %llu, \"unit\": \"ns/%s\"}\n",
+		  row->name, row->iommu ? "iommu" : "direct", m->what,
+		  m->floor ? "floor" : "library", row->n,
 		  row->pages, BENCH_REPS, min_s, median_s, min, median,
 		  row->unit);
 }
@@ -161,6 +177,157 @@ static void bench_add(struct bench_row *row, const char *what, bool floor,
 	m->what = what;
 	m->floor = floor;
 	m->round = round;
+}
+
+/* The instance keeps a pointer to its range sizes. */
+static const unsigned long bench_chunks_4k[] = { SZ_4K };
+static const unsigned long bench_chunks_64k[] = { SZ_64K, SZ_4K };
+static const unsigned long bench_chunks_2m[] = { SZ_2M, SZ_4K };
+
+KUNIT_DEFINE_ACTION_WRAPPER(bench_pci_dev_put, pci_dev_put, struct pci_dev *);
+KUNIT_DEFINE_ACTION_WRAPPER(bench_drm_dev_put, drm_dev_put,
+			    struct drm_device *);
+
+/*
+ * The device of the IOMMU rows: QEMU's edu PCI device in a translating
+ * domain of an IOMMU, held until the case ends. NULL, saying @why, if the
+ * guest has none.
+ */
+static struct pci_dev *bench_iommu_pdev(struct kunit *test, const char **why)
+{
+	struct iommu_domain *domain;
+	struct pci_dev *pdev;
+
+	pdev = pci_get_device(BENCH_EDU_VENDOR, BENCH_EDU_DEVICE, NULL);
+	if (!pdev) {
+		*why = "no edu PCI device";
+		return NULL;
+	}
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, bench_pci_dev_put,
+							pdev), 0);
+	domain = iommu_get_domain_for_dev(&pdev->dev);
+	if (!domain || !(domain->type & __IOMMU_DOMAIN_PAGING)) {
+		*why = "the edu PCI device is not behind a translating IOMMU";
+		return NULL;
+	}
+	return pdev;
+}
+
+/* The DMA device of an IOMMU case; the case is skipped without one. */
+static struct device *bench_iommu_dev(struct kunit *test)
+{
+	struct pci_dev *pdev;
+	const char *why;
+
+	pdev = bench_iommu_pdev(test, &why);
+	if (!pdev)
+		kunit_skip(test, "%s", why);
+	return &pdev->dev;
+}
+
+/* A DRM device on the IOMMU device: the library maps through its dev. */
+static const struct drm_driver bench_drm_driver = {
+	.name = "gpusvm-bench",
+	.desc = "GPU SVM benchmark",
+};
+
+/* A test GPU whose DMA device is @dev, or a dma-direct one if @dev is NULL. */
+static struct test_gpu *bench_gpu_create(struct kunit *test,
+					 struct device *dev,
+					 const unsigned long *chunks,
+					 int num_chunks)
+{
+	struct drm_device *drm;
+
+	if (!dev)
+		return test_gpu_create(test, 0, TASK_SIZE, SZ_512M, chunks,
+				       num_chunks);
+
+	drm = drm_dev_alloc(&bench_drm_driver, dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drm);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, bench_drm_dev_put,
+							drm), 0);
+	return test_gpu_create_on(test, drm, 0, TASK_SIZE, SZ_512M, chunks,
+				  num_chunks);
+}
+
+static const char *bench_domain_type(const struct iommu_domain *domain)
+{
+	if (!domain)
+		return "none";
+	switch (domain->type) {
+	case IOMMU_DOMAIN_DMA:
+		return "dma_strict";
+	case IOMMU_DOMAIN_DMA_FQ:
+		return "dma_lazy";
+	case IOMMU_DOMAIN_IDENTITY:
+		return "identity";
+	default:
+		return "other";
+	}
+}
+
+/*
+ * What a dma_map_page() on @dev gives: the page's physical address
+ * (dma-direct) or an I/O virtual address its IOMMU translates to it.
+ */
+static void bench_check_dma_device(struct kunit *test, const char *what,
+				   struct device *dev)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+	bool translates = false;
+	struct page *page;
+	phys_addr_t phys;
+	dma_addr_t dma;
+
+	page = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	phys = page_to_phys(page);
+	dma = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(dev, dma)) {
+		__free_page(page);
+		KUNIT_FAIL_AND_ABORT(test, "dma_map_page on %s failed",
+				     dev_name(dev));
+	}
+	if (domain)
+		translates = iommu_iova_to_phys(domain, dma) == phys;
+	dma_unmap_page(dev, dma, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	__free_page(page);
+
+	kunit_log(KERN_INFO, test, KUNIT_SUBTEST_INDENT
+		  "# bench: {\"row\": \"dma_device\", \"dev\": \"%s\", \"kind\": \"check\", \"present\": true, \"device\": \"%s\", \"driver\": \"%s\", \"iommu_domain\": \"%s\", \"dma_is_phys\": %s, \"iommu_translates\": %s}\n",
+		  what, dev_name(dev), dev->driver ? dev->driver->name : "none",
+		  bench_domain_type(domain), dma == phys ? "true" : "false",
+		  translates ? "true" : "false");
+	if (domain) {
+		KUNIT_EXPECT_NE(test, dma, phys);
+		KUNIT_EXPECT_TRUE(test, translates);
+	} else {
+		KUNIT_EXPECT_EQ(test, dma, phys);
+	}
+}
+
+/*
+ * The DMA devices of the two columns: the dma-direct test device, and the
+ * edu PCI device behind the IOMMU or why there is none.
+ */
+static void bench_dma_devices(struct kunit *test)
+{
+	struct test_gpu *gpu;
+	struct pci_dev *pdev;
+	const char *why;
+
+	gpu = bench_gpu_create(test, NULL, bench_chunks_4k,
+			       ARRAY_SIZE(bench_chunks_4k));
+	bench_check_dma_device(test, "direct", gpu->drm->dev);
+
+	pdev = bench_iommu_pdev(test, &why);
+	if (pdev)
+		bench_check_dma_device(test, "iommu", &pdev->dev);
+	else
+		kunit_log(KERN_INFO, test, KUNIT_SUBTEST_INDENT
+			  "# bench: {\"row\": \"dma_device\", \"dev\": \"iommu\", \"kind\": \"check\", \"present\": false, \"why\": \"%s\"}\n",
+			  why);
 }
 
 /* Anonymous memory of @size, @size aligned, THP or not, every page present. */
@@ -408,11 +575,6 @@ static u64 bench_fault_floor_bulk(void *data)
 	return bench_fault_floor(data, false);
 }
 
-/* The instance keeps a pointer to its range sizes. */
-static const unsigned long bench_chunks_4k[] = { SZ_4K };
-static const unsigned long bench_chunks_64k[] = { SZ_64K, SZ_4K };
-static const unsigned long bench_chunks_2m[] = { SZ_2M, SZ_4K };
-
 struct bench_fault_param {
 	const char *name;
 	const unsigned long *chunks;
@@ -450,9 +612,10 @@ KUNIT_ARRAY_PARAM(bench_fault, bench_fault_params, bench_fault_param_desc);
 
 /*
  * The GPU fault path per range, against its floors: over populated memory,
- * or over memory whose pages each round faults in first (first touch).
+ * or over memory whose pages each round faults in first (first touch). The
+ * pages are mapped for @dev, or for a dma-direct device if it is NULL.
  */
-static void bench_fault(struct kunit *test)
+static void bench_fault_on(struct kunit *test, struct device *dev)
 {
 	const struct bench_fault_param *p = test->param_value;
 	unsigned long npages = BENCH_FAULT_SPAN >> PAGE_SHIFT;
@@ -469,8 +632,7 @@ static void bench_fault(struct kunit *test)
 	b->chunk = p->chunks[0];
 	b->first_touch = p->first_touch;
 	b->addr = bench_mmap_populated(test, b->size, p->thp);
-	b->gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_512M, p->chunks,
-				 p->num_chunks);
+	b->gpu = bench_gpu_create(test, dev, p->chunks, p->num_chunks);
 	init_rwsem(&b->lock);
 	b->ranges = kunit_kcalloc(test, b->size / b->chunk,
 				  sizeof(*b->ranges), GFP_KERNEL);
@@ -486,6 +648,7 @@ static void bench_fault(struct kunit *test)
 	row->unit = "range";
 	row->n = b->size / b->chunk;
 	row->pages = b->chunk >> PAGE_SHIFT;
+	row->iommu = !!dev;
 	bench_add(row, "library", false, bench_fault_library);
 	bench_add(row, "floor_range", true, bench_fault_floor_range);
 	bench_add(row, "floor_bulk", true, bench_fault_floor_bulk);
@@ -493,9 +656,19 @@ static void bench_fault(struct kunit *test)
 
 	/* Whether THP backed the span: one DMA entry per 2M. */
 	kunit_log(KERN_INFO, test, KUNIT_SUBTEST_INDENT
-		  "# bench: {\"row\": \"%s\", \"what\": \"dma_entries\", \"kind\": \"info\", \"value\": %lu}\n",
-		  row->name, b->last_nr_dma);
+		  "# bench: {\"row\": \"%s\", \"dev\": \"%s\", \"what\": \"dma_entries\", \"kind\": \"info\", \"value\": %lu}\n",
+		  row->name, dev ? "iommu" : "direct", b->last_nr_dma);
 	test_gpu_expect_clean(b->gpu);
+}
+
+static void bench_fault(struct kunit *test)
+{
+	bench_fault_on(test, NULL);
+}
+
+static void bench_fault_iommu(struct kunit *test)
+{
+	bench_fault_on(test, bench_iommu_dev(test));
 }
 
 /**
@@ -563,8 +736,9 @@ KUNIT_ARRAY_PARAM(bench_refault, bench_refault_params,
 /*
  * get_pages on a current range against begin + retry of its notifier: system
  * pages, or device pages of the test VRAM (the span migrated there first).
+ * The GPU and the VRAM map pages for @dev, or for dma-direct devices.
  */
-static void bench_refault(struct kunit *test)
+static void bench_refault_on(struct kunit *test, struct device *dev)
 {
 	const char *name = *(const char * const *)test->param_value;
 	bool device = !strcmp(name, "refault_device");
@@ -583,13 +757,13 @@ static void bench_refault(struct kunit *test)
 	addr = bench_mmap_populated(test, BENCH_REFAULT_SPAN, false);
 	/* Gone after the GPU (it maps the device pages), before the span. */
 	if (device) {
-		vram = test_vram_create(test, b);
+		vram = test_vram_create_on(test, b, SZ_16M, dev);
 		KUNIT_ASSERT_EQ(test, test_vram_migrate(vram, current->mm, addr,
 							addr + BENCH_REFAULT_SPAN,
 							0, &alloc), 0);
 	}
-	b->gpu = test_gpu_create(test, 0, TASK_SIZE, SZ_512M, bench_chunks_4k,
-				 ARRAY_SIZE(bench_chunks_4k));
+	b->gpu = bench_gpu_create(test, dev, bench_chunks_4k,
+				  ARRAY_SIZE(bench_chunks_4k));
 	if (device)
 		b->gpu->ctx.device_private_page_owner = b;
 	b->n = BENCH_REFAULT_SPAN / SZ_4K;
@@ -619,6 +793,7 @@ static void bench_refault(struct kunit *test)
 	row->unit = "range";
 	row->n = b->n;
 	row->pages = 1;
+	row->iommu = !!dev;
 	bench_add(row, "library", false, bench_refault_library);
 	bench_add(row, "floor_seq", true, bench_refault_floor);
 	bench_run(test, row, b, &b->err);
@@ -626,6 +801,16 @@ static void bench_refault(struct kunit *test)
 	/* Evicts while the allocation, freed with the case, is alive. */
 	if (device)
 		test_vram_expect_clean(vram);
+}
+
+static void bench_refault(struct kunit *test)
+{
+	bench_refault_on(test, NULL);
+}
+
+static void bench_refault_iommu(struct kunit *test)
+{
+	bench_refault_on(test, bench_iommu_dev(test));
 }
 
 /**
@@ -1445,8 +1630,11 @@ static void bench_migrate_param_desc(const unsigned long *size, char *desc)
 KUNIT_ARRAY_PARAM(bench_migrate, bench_migrate_params,
 		  bench_migrate_param_desc);
 
-/* Migration to the test VRAM and back against bare migrate_vma / device. */
-static void bench_migrate(struct kunit *test)
+/*
+ * Migration to the test VRAM and back against bare migrate_vma / device,
+ * system pages mapped for @dev, or for a dma-direct device if it is NULL.
+ */
+static void bench_migrate_on(struct kunit *test, struct device *dev)
 {
 	unsigned long size = *(const unsigned long *)test->param_value;
 	struct bench_migrate *b;
@@ -1463,7 +1651,7 @@ static void bench_migrate(struct kunit *test)
 	b->size = size;
 	/* 4K device pages only on 6.12: keep THP out of the way. */
 	b->addr = bench_mmap_populated(test, size, false);
-	b->vram = test_vram_create_sized(test, b, BENCH_MIGRATE_MAX);
+	b->vram = test_vram_create_on(test, b, BENCH_MIGRATE_MAX, dev);
 	b->dev = b->vram->dpagemap.dev;
 	bench_migrate_copy_pages(test, b);
 
@@ -1471,6 +1659,7 @@ static void bench_migrate(struct kunit *test)
 	row->unit = "migration";
 	row->n = 1;
 	row->pages = size >> PAGE_SHIFT;
+	row->iommu = !!dev;
 	bench_add(row, "to_vram", false, bench_migrate_library_to_vram);
 	bench_add(row, "to_ram", false, bench_migrate_library_to_ram);
 	bench_add(row, "floor_to_vram", true, bench_migrate_floor_to_vram);
@@ -1478,6 +1667,16 @@ static void bench_migrate(struct kunit *test)
 	bench_add(row, "memcpy", true, bench_migrate_floor_memcpy);
 	bench_run(test, row, b, &b->err);
 	test_vram_expect_clean(b->vram);
+}
+
+static void bench_migrate(struct kunit *test)
+{
+	bench_migrate_on(test, NULL);
+}
+
+static void bench_migrate_iommu(struct kunit *test)
+{
+	bench_migrate_on(test, bench_iommu_dev(test));
 }
 
 static void bench_print_size(struct kunit *test, const char *what,
@@ -1513,14 +1712,21 @@ static void bench_memory(struct kunit *test)
 #define BENCH_SLOW	{ .speed = KUNIT_SPEED_SLOW }
 
 static struct kunit_case bench_cases[] = {
+	KUNIT_CASE(bench_dma_devices),
 	KUNIT_CASE_PARAM_ATTR(bench_fault, bench_fault_gen_params, BENCH_SLOW),
+	KUNIT_CASE_PARAM_ATTR(bench_fault_iommu, bench_fault_gen_params,
+			      BENCH_SLOW),
 	KUNIT_CASE_PARAM_ATTR(bench_refault, bench_refault_gen_params,
+			      BENCH_SLOW),
+	KUNIT_CASE_PARAM_ATTR(bench_refault_iommu, bench_refault_gen_params,
 			      BENCH_SLOW),
 	KUNIT_CASE_PARAM_ATTR(bench_lookup, bench_lookup_gen_params,
 			      BENCH_SLOW),
 	KUNIT_CASE_PARAM_ATTR(bench_inval, bench_inval_gen_params, BENCH_SLOW),
 	KUNIT_CASE_SLOW(bench_tput),
 	KUNIT_CASE_PARAM_ATTR(bench_migrate, bench_migrate_gen_params,
+			      BENCH_SLOW),
+	KUNIT_CASE_PARAM_ATTR(bench_migrate_iommu, bench_migrate_gen_params,
 			      BENCH_SLOW),
 	KUNIT_CASE(bench_memory),
 	{}

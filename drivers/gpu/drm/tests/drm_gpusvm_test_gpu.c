@@ -16,6 +16,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
+#include <linux/iommu.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -324,7 +325,7 @@ static void test_gpu_commit(struct test_gpu *gpu,
 
 	for (; index < end; index += npages, addr++) {
 		npages = 1UL << addr->order;
-		pfn = PHYS_PFN(dma_to_phys(gpu->drm->dev, addr->addr));
+		pfn = PHYS_PFN(test_dma_to_phys(gpu->drm->dev, addr->addr));
 		read_only = addr->dir == DMA_TO_DEVICE;
 		for (i = 0; i < npages; i++)
 			xa_store(&gpu->pt, index + i,
@@ -769,6 +770,24 @@ unsigned long test_mmap(struct kunit *test, unsigned long len,
 }
 
 /**
+ * test_dma_to_phys() - The physical address a device reaches at a DMA address
+ * @dev: The device.
+ * @addr: A DMA address mapped for @dev.
+ *
+ * The test devices read and write memory the way the device would: through
+ * its IOMMU's translation if it sits behind one, by direct DMA otherwise.
+ *
+ * Returns: The physical address.
+ */
+phys_addr_t test_dma_to_phys(struct device *dev, dma_addr_t addr)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	return domain ? iommu_iova_to_phys(domain, addr) :
+			dma_to_phys(dev, addr);
+}
+
+/**
  * test_pattern() - The byte test_fill_user() writes at an offset
  * @seed: Seed of the pattern.
  * @i: Offset from the start of the fill.
@@ -1071,6 +1090,34 @@ struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
 				 int num_chunks)
 {
 	return __test_gpu_create(test, NULL, mm_start, mm_range, notifier_size,
+				 chunk_sizes, num_chunks);
+}
+
+/**
+ * test_gpu_create_on() - A test GPU on a given DRM device
+ * @test: The KUnit case.
+ * @drm: The DRM device, whose &drm_device.dev maps the pages; it must
+ *	outlive the case's GPU.
+ * @mm_start: Start of the mirrored window.
+ * @mm_range: Size of the mirrored window.
+ * @notifier_size: Notifier window size.
+ * @chunk_sizes: Range sizes.
+ * @num_chunks: Number of @chunk_sizes.
+ *
+ * As test_gpu_create(), on a device of the caller's: a PCI device behind an
+ * IOMMU, say.
+ *
+ * Returns: The test GPU (the case is aborted on failure).
+ */
+struct test_gpu *test_gpu_create_on(struct kunit *test,
+				    struct drm_device *drm,
+				    unsigned long mm_start,
+				    unsigned long mm_range,
+				    unsigned long notifier_size,
+				    const unsigned long *chunk_sizes,
+				    int num_chunks)
+{
+	return __test_gpu_create(test, drm, mm_start, mm_range, notifier_size,
 				 chunk_sizes, num_chunks);
 }
 

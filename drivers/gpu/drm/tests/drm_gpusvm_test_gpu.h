@@ -16,14 +16,17 @@
 
 #include <drm/drm_gpusvm.h>
 
+struct device;
+struct drm_device;
 struct kunit;
 
 /**
  * struct test_gpu - An emulated GPU mirroring the test thread's mm
  *
  * "GPU accesses" go through the DMA addresses of the GPU page table
- * (dma-direct: the physical page), never through the CPU virtual address, so
- * a test sees what a device would, and KASAN sees any use of a freed page.
+ * (test_dma_to_phys(): the page the device reaches, through its IOMMU if it
+ * has one), never through the CPU virtual address, so a test sees what a
+ * device would, and KASAN sees any use of a freed page.
  */
 struct test_gpu {
 	/** @test: The KUnit case the GPU belongs to. */
@@ -152,6 +155,13 @@ struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
 				 unsigned long notifier_size,
 				 const unsigned long *chunk_sizes,
 				 int num_chunks);
+struct test_gpu *test_gpu_create_on(struct kunit *test,
+				    struct drm_device *drm,
+				    unsigned long mm_start,
+				    unsigned long mm_range,
+				    unsigned long notifier_size,
+				    const unsigned long *chunk_sizes,
+				    int num_chunks);
 struct test_gpu *test_gpu_create_default(struct kunit *test);
 struct test_gpu *test_gpu_create_vm(struct test_gpu *gpu);
 void test_gpu_fini(struct test_gpu *gpu);
@@ -218,6 +228,7 @@ struct test_reader *test_reader_start(struct kunit *test,
 void test_reader_stop(struct test_reader *r);
 void test_kthread_finish(atomic_t *running, struct completion *done);
 
+phys_addr_t test_dma_to_phys(struct device *dev, dma_addr_t addr);
 u8 test_pattern(u8 seed, unsigned long i);
 void test_fill_user(struct kunit *test, unsigned long addr, size_t len,
 		    u8 seed);

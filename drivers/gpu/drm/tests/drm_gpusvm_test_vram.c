@@ -14,7 +14,7 @@
 #include <linux/bitmap.h>
 #include <linux/delay.h>
 #include <linux/device.h>
-#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/ioport.h>
 #include <linux/mm.h>
@@ -43,7 +43,7 @@ static struct page **page_to_backing(struct page *page)
 
 static struct page *dma_to_page(struct test_vram *vram, dma_addr_t addr)
 {
-	return pfn_to_page(PHYS_PFN(dma_to_phys(vram->dpagemap.dev, addr)));
+	return pfn_to_page(PHYS_PFN(test_dma_to_phys(vram->dpagemap.dev, addr)));
 }
 
 static int test_vram_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
@@ -469,20 +469,22 @@ void test_vram_expect_clean(struct test_vram *vram)
 }
 
 /**
- * test_vram_create_sized() - Create an emulated device memory region
+ * test_vram_create_on() - Create an emulated device memory region of a device
  * @test: The KUnit case.
  * @owner: The device-private page owner of the region.
  * @size: Size of the region in bytes, a multiple of the memory section
  *	size.
+ * @dev: The device that DMA-maps the system pages of its migrations, e.g. a
+ *	PCI device behind an IOMMU; it must outlive the case's region. NULL:
+ *	a device of the region's own, with direct DMA.
  *
  * Returns: The region (the case is aborted on failure); torn down with the
  * case.
  */
-struct test_vram *test_vram_create_sized(struct kunit *test, void *owner,
-					 unsigned long size)
+struct test_vram *test_vram_create_on(struct kunit *test, void *owner,
+				      unsigned long size, struct device *dev)
 {
 	struct test_vram *vram;
-	struct device *dev;
 	char name[32];
 	void *addr;
 
@@ -494,13 +496,16 @@ struct test_vram *test_vram_create_sized(struct kunit *test, void *owner,
 	init_completion(&vram->copy_to_ram_entered);
 
 	/* The device owning the memory, apart from the test GPU's. */
-	snprintf(name, sizeof(name), "gpusvm-test-vram%d",
-		 atomic_inc_return(&test_vram_ids));
-	dev = root_device_register(name);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_vram_unregister,
-							dev), 0);
-	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
+	if (!dev) {
+		snprintf(name, sizeof(name), "gpusvm-test-vram%d",
+			 atomic_inc_return(&test_vram_ids));
+		dev = root_device_register(name);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+								test_vram_unregister,
+								dev), 0);
+		KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
+	}
 
 	vram->res = request_free_mem_region(&iomem_resource, size,
 					    "gpusvm-test-vram");
@@ -529,6 +534,22 @@ struct test_vram *test_vram_create_sized(struct kunit *test, void *owner,
 	KUNIT_ASSERT_NOT_NULL(test, vram->used);
 	KUNIT_ASSERT_NOT_NULL(test, vram->backing);
 	return vram;
+}
+
+/**
+ * test_vram_create_sized() - Create an emulated device memory region
+ * @test: The KUnit case.
+ * @owner: The device-private page owner of the region.
+ * @size: Size of the region in bytes, a multiple of the memory section
+ *	size.
+ *
+ * Returns: The region (the case is aborted on failure); torn down with the
+ * case.
+ */
+struct test_vram *test_vram_create_sized(struct kunit *test, void *owner,
+					 unsigned long size)
+{
+	return test_vram_create_on(test, owner, size, NULL);
 }
 
 /**

@@ -14,6 +14,7 @@
 
 #include <drm/drm_pagemap.h>
 
+struct device;
 struct kunit;
 
 /**
@@ -92,6 +93,8 @@ struct test_vram_alloc {
 };
 
 struct test_vram *test_vram_create(struct kunit *test, void *owner);
+struct test_vram *test_vram_create_on(struct kunit *test, void *owner,
+				      unsigned long size, struct device *dev);
 struct test_vram *test_vram_create_sized(struct kunit *test, void *owner,
 					 unsigned long size);
 void test_vram_destroy(struct test_vram *vram);
