@@ -219,6 +219,8 @@ struct drm_gpusvm_range {
 	 * drm_gpusvm_range_remove(); drm_gpusvm_range_get() takes more.
 	 */
 	struct kref refcount;
+	/** @flags: State of the range (next to @refcount: one word). */
+	struct drm_gpusvm_range_flags flags;
 	/**
 	 * @itree: Node in &drm_gpusvm_notifier.root; @itree.last is
 	 * inclusive.
@@ -228,8 +230,6 @@ struct drm_gpusvm_range {
 	struct list_head entry;
 	/** @pages: DMA state of the range's pages. */
 	struct drm_gpusvm_pages pages;
-	/** @flags: State of the range. */
-	struct drm_gpusvm_range_flags flags;
 };
 
 /**
@@ -321,7 +321,7 @@ struct drm_gpusvm {
 	const struct drm_gpusvm_ops *ops;
 	/**
 	 * @chunk_sizes: Range sizes to try, powers of two in descending
-	 * order, the last one %SZ_4K.
+	 * order, the last one %PAGE_SIZE.
 	 */
 	const unsigned long *chunk_sizes;
 	/** @num_chunks: Number of entries in @chunk_sizes. */

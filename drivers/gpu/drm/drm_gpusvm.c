@@ -68,13 +68,17 @@
  *    held across mmu_interval_notifier_insert() or
  *    mmu_interval_notifier_remove(): the first takes it for write on the
  *    first notifier of an mm, the second waits for invalidations to finish.
- * 3. The CPU-fault bit of a device memory allocation: one fault at a time
- *    migrates an allocation back (&dev_pagemap_ops.migrate_to_ram), the
- *    others wait for it under the mmap lock (lockdep knows it as
- *    ``drm_pagemap_fault``).
- * 4. The page lock: migrate_vma_setup() and migrate_device_range() lock the
- *    pages they migrate, and the device memory callbacks
- *    (&drm_pagemap_devmem_ops) run with them locked.
+ * 3. The page lock: a CPU fault on a device page holds it while it runs
+ *    &dev_pagemap_ops.migrate_to_ram (do_swap_page()), migrate_vma_setup()
+ *    and migrate_device_range() lock the pages they migrate (with a
+ *    trylock: a page locked elsewhere is skipped), and the device memory
+ *    callbacks (&drm_pagemap_devmem_ops) run with them locked.
+ * 4. The CPU-fault bit of a device memory allocation, taken by a CPU fault
+ *    that holds its page locked: one fault at a time migrates the
+ *    allocation back, and the others wait for it, with the fault lock
+ *    dropped when the fault may be retried, else under the mmap lock
+ *    (lockdep knows the bit as ``drm_pagemap_fault``). Its holder only
+ *    trylocks other pages, so the page locks of the waiters never block it.
  * 5. &drm_gpusvm.notifier_lock, held for write by the invalidation callback
  *    only, which the core mm calls under all of the above (migrations
  *    invalidate with their pages locked) and from reclaim. It is held for
@@ -278,7 +282,7 @@ static bool drm_gpusvm_chunk_sizes_valid(const unsigned long *chunk_sizes,
 	}
 
 	return chunk_sizes[0] <= notifier_size &&
-	       chunk_sizes[num_chunks - 1] == SZ_4K;
+	       chunk_sizes[num_chunks - 1] == PAGE_SIZE;
 }
 
 /* A full instance mirrors a non-empty, page-aligned, non-wrapping window. */
@@ -312,7 +316,7 @@ static bool drm_gpusvm_args_valid(unsigned long mm_start, unsigned long mm_range
  * @notifier_size: Size and alignment of each notifier window (power of two).
  * @ops: Driver callbacks; &drm_gpusvm_ops.invalidate is required.
  * @chunk_sizes: Range sizes to try: powers of two, strictly descending, the
- *	first at most @notifier_size, the last %SZ_4K.
+ *	first at most @notifier_size, the last %PAGE_SIZE.
  * @num_chunks: Number of entries in @chunk_sizes.
  *
  * A full instance takes a reference on @mm (mmgrab()) for its lifetime. A

@@ -115,7 +115,11 @@ struct drm_pagemap_record {
 	 * and evictions.
 	 */
 	struct kref ref;
-	/** @live_pages: Device pages of the allocation not freed yet. */
+	/**
+	 * @live_pages: Device pages of the allocation not freed yet, plus one
+	 * while drm_pagemap_migrate_to_devmem() runs: pages may still come,
+	 * so an eviction cannot call the allocation empty.
+	 */
 	atomic_t live_pages;
 	/** @devmem: The allocation; valid until the record goes. */
 	struct drm_pagemap_devmem *devmem;
@@ -199,7 +203,7 @@ drm_pagemap_record_create(struct drm_pagemap_devmem *devmem)
 		return NULL;
 
 	kref_init(&record->ref);
-	atomic_set(&record->live_pages, 0);
+	atomic_set(&record->live_pages, 1);
 	record->devmem = devmem;
 	record->dpagemap = drm_pagemap_get(devmem->dpagemap);
 
@@ -642,6 +646,7 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem,
 
 	err = __drm_pagemap_migrate_to_devmem(devmem, record, mm, start, end,
 					      timeslice_ms);
+	atomic_dec(&record->live_pages);
 	drm_pagemap_record_put(record);
 
 	return err;
@@ -1021,7 +1026,9 @@ out_put:
  * with migrate_device_range(), without using any virtual address, and copies
  * the pages back with &drm_pagemap_devmem_ops.copy_to_ram. Pages that are
  * busy (being faulted on by the CPU, or being migrated) are retried until
- * none is left, bounded in time (%DRM_PAGEMAP_EVICT_TIMEOUT_MS). Ignores the
+ * none is left, bounded in time (%DRM_PAGEMAP_EVICT_TIMEOUT_MS); so is an
+ * allocation that drm_pagemap_migrate_to_devmem() is still migrating into,
+ * until that call returns and its pages can move back. Ignores the
  * timeslice: it ends it first, so that CPU faults on the allocation move
  * their pages instead of waiting. The unbind path, which cannot give up, uses
  * drm_pagemap_evict_to_ram_nofail() instead.

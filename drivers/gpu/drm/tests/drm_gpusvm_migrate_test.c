@@ -1357,6 +1357,66 @@ static void migrate_device_fault_waits_for_cpu_fault(struct kunit *test)
 	test_vram_expect_clean(t->vram);
 }
 
+struct slow_migration {
+	struct migrate_test *t;
+	struct test_vram_alloc *alloc;
+	int err;
+	struct completion done;
+};
+
+static int slow_migration_fn(void *data)
+{
+	struct slow_migration *m = data;
+	struct migrate_test *t = m->t;
+
+	m->err = test_vram_migrate(t->vram, t->mm, t->addr, t->addr + SZ_64K,
+				   0, &m->alloc);
+	test_kthread_finish(NULL, &m->done);
+	return 0;
+}
+
+static void slow_migration_stop(void *task)
+{
+	kthread_stop(task);
+}
+
+/*
+ * An eviction that meets an allocation while a migration into it still
+ * waits for its device pages must not report it empty: the pages arrive
+ * right after, and a driver that took the allocation off its eviction list
+ * on that answer would never evict it again (nor unbind). The eviction
+ * waits for the migration and then moves its pages back.
+ */
+static void migrate_evict_while_migrating_in(struct kunit *test)
+{
+	struct migrate_test *t = test->priv;
+	struct slow_migration *m;
+	struct task_struct *task;
+
+	m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->t = t;
+	init_completion(&m->done);
+	test_fill_user(test, t->addr, SZ_64K, 15);
+	WRITE_ONCE(t->vram->populate_delay_ms, 500);
+	task = kthread_run(slow_migration_fn, m, "gpusvm-slow-migration");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, slow_migration_stop,
+							task), 0);
+	/* The allocation exists and its migration is in populate_devmem_pfn. */
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&t->vram->populate_entered,
+							  30 * HZ), 0);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&m->alloc->devmem), 0);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&m->done, 30 * HZ), 0);
+	KUNIT_EXPECT_EQ(test, m->err, 0);
+	/* Evicted means evicted: no page of the allocation is left. */
+	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&m->alloc->devmem.detached,
+							  30 * HZ), 0);
+	test_expect_data(test, t->gpu, t->addr, SZ_64K, 15);
+	expect_clean(test, t);
+}
+
 static int cmp_ulong(const void *a, const void *b)
 {
 	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
@@ -1502,6 +1562,7 @@ static struct kunit_case drm_gpusvm_migrate_cases[] = {
 	KUNIT_CASE_SLOW(migrate_evict_while_cpu_faults),
 	KUNIT_CASE_SLOW(migrate_stress_three_threads),
 	KUNIT_CASE_SLOW(migrate_evict_same_page_faulters),
+	KUNIT_CASE(migrate_evict_while_migrating_in),
 	KUNIT_CASE_SLOW(migrate_device_fault_waits_for_cpu_fault),
 	{}
 };

@@ -55,6 +55,7 @@ static int test_vram_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 	struct test_vram *vram = alloc->vram;
 	struct page **pages;
 	unsigned long i, first;
+	unsigned int delay;
 	int err = 0;
 
 	if (vram->fail_populate) {
@@ -64,6 +65,12 @@ static int test_vram_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 	err = test_op_call(TEST_OP_POPULATE_DEVMEM_PFN);
 	if (err)
 		return err;
+	/* A slow allocator: the migration has no device page meanwhile. */
+	delay = xchg(&vram->populate_delay_ms, 0);
+	if (delay) {
+		complete(&vram->populate_entered);
+		msleep(delay);
+	}
 
 	/* Asked again (eviction): the same pages. */
 	if (alloc->first >= 0)
@@ -494,6 +501,7 @@ struct test_vram *test_vram_create_on(struct kunit *test, void *owner,
 	spin_lock_init(&vram->lock);
 	INIT_LIST_HEAD(&vram->live);
 	init_completion(&vram->copy_to_ram_entered);
+	init_completion(&vram->populate_entered);
 
 	/* The device owning the memory, apart from the test GPU's. */
 	if (!dev) {

@@ -68,6 +68,13 @@ struct test_vram {
 	bool fail_device_map;
 	/** @exhausted: populate_devmem_pfn finds no free page. */
 	bool exhausted;
+	/**
+	 * @populate_delay_ms: How long the next populate_devmem_pfn sleeps
+	 * first (cleared by that call).
+	 */
+	unsigned int populate_delay_ms;
+	/** @populate_entered: Completed when a delayed populate starts. */
+	struct completion populate_entered;
 	/** @copy_to_ram_delay_ms: How long each copy_to_ram sleeps first. */
 	unsigned int copy_to_ram_delay_ms;
 	/** @copy_to_ram_entered: Completed when a delayed copy_to_ram starts. */
