@@ -20,8 +20,9 @@
 # runs only these binaries (source file names without .c).
 #
 # Console log: out/test/selftests-<config>.log. Fails on a failed, crashed or
-# hung test, a missing /dev/dri node, a guest without a translating IOMMU and
-# any kernel splat. The last line it prints is
+# hung test, a missing /dev/dri node, a guest without a translating IOMMU, a
+# skipped fault-injection walk (vsvm_inject_test) on a kernel with failslab
+# and fail_page_alloc, and any kernel splat. The last line it prints is
 # "selftests CONFIG: N passed, N failed, N skipped".
 
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +50,13 @@ guest_config "$config"
 # Platform devices (all but debug) DMA directly: no IOMMU to check.
 judge=()
 [ "$config" = debug ] || judge=(--no-iommu)
+# A kernel with failslab and fail_page_alloc in debugfs (debug) runs the
+# fault-injection walk: it must not skip there.
+if grep -q '^CONFIG_FAILSLAB=y' "$build/.config" &&
+   grep -q '^CONFIG_FAIL_PAGE_ALLOC=y' "$build/.config" &&
+   grep -q '^CONFIG_FAULT_INJECTION_DEBUG_FS=y' "$build/.config"; then
+	judge+=(--no-skip vsvm_inject_test)
+fi
 why=$(guest_check_kernel "$build") || give_up "$why"
 [[ ${SELFTEST:-} != *'"'* ]] || give_up "SELFTEST cannot hold a double quote"
 

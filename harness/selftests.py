@@ -7,8 +7,11 @@ output with "vsvm-guest: begin NAME" and "vsvm-guest: end NAME ..." lines.
 Counts the kselftest results ("ok", "ok ... # SKIP", "not ok") of each
 binary, checks that the IOMMU translated the edu devices' DMA, that every
 binary ran to its end with status 0 (or 4, KSFT_SKIP) or a failed test and
-that the guest powered off, and scans the log for kernel splats. Prints each failure and "selftests CONFIG: N passed, N failed,
-N skipped"; the counts also go to COUNTS as "passed failed skipped".
+that the guest powered off, and scans the log for kernel splats. A binary
+named with --no-skip must run every test: a skipped one counts as failed
+(the configuration was built to run it). Prints each failure and
+"selftests CONFIG: N passed, N failed, N skipped"; the counts also go to
+COUNTS as "passed failed skipped".
 Exits 1 on any failure.
 """
 
@@ -81,8 +84,12 @@ def parse(lines):
     return list(binaries.values()), notes
 
 
-def judge(binary, fail):
-    """Return @binary's counts; @fail(what, n) reports a problem as n failures."""
+def judge(binary, fail, no_skip=False):
+    """Return @binary's counts; @fail(what, n) reports a problem as n failures.
+
+    With @no_skip, each skipped test (or a binary that skipped all) counts as
+    failed instead.
+    """
     counts = {k: sum(1 for kind, _ in binary.results if kind == k)
               for k in ('passed', 'failed', 'skipped')}
     for kind, name in binary.results:
@@ -107,6 +114,10 @@ def judge(binary, fail):
     elif binary.end not in ('exit=0', 'exit=4') and not counts['failed']:
         # 4 is KSFT_SKIP.
         fail(f'{binary.name}: ended with {binary.end} without a failed test')
+    if no_skip and counts['skipped']:
+        fail(f'{binary.name}: {counts["skipped"]} skipped, but this configuration '
+             'must run it', counts['skipped'])
+        counts['skipped'] = 0
     return counts
 
 
@@ -119,6 +130,8 @@ def main():
                     help="QEMU's exit status; 124 is a timeout")
     ap.add_argument('--timeout', type=int, default=0, help='seconds, for the message')
     ap.add_argument('--tests', nargs='*', default=[], help='binaries that must run')
+    ap.add_argument('--no-skip', nargs='*', default=[],
+                    help='binaries whose tests must not skip')
     ap.add_argument('--no-iommu', action='store_true',
                     help='platform devices with direct DMA: no IOMMU to check')
     args = ap.parse_args()
@@ -149,7 +162,7 @@ def main():
         if note.startswith('error: '):
             fail(f'init: {note[7:]}')
     for binary in binaries:
-        for k, n in judge(binary, fail).items():
+        for k, n in judge(binary, fail, binary.name in args.no_skip).items():
             counts[k] += n
     for name in args.tests:
         if name not in {b.name for b in binaries}:

@@ -15,9 +15,11 @@
 # every selftest binary (and to hmm-tests), SELFTEST_BINS=a,b runs only these
 # binaries (see guest.sh). The selftest boots run the short form of the
 # stress test (vsvm_stress_test: 60 s in debug, 10 s in fast;
-# STRESS_SECONDS=N overrides) and the fault-injection walk
-# (vsvm_inject_test, which skips on a kernel without failslab); both count
-# in the last line like every selftest.
+# STRESS_SECONDS=N overrides) and, last, the fault-injection walk
+# (vsvm_inject_test), which needs failslab and fail_page_alloc: the debug
+# kernel has them and its boot fails if the walk skips; the fast kernel has
+# neither, and its smoke run counts the walk's 6 tests as skipped. Both
+# count in the last line like every selftest.
 
 . "$(dirname "$0")/lib.sh"
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * /init of the selftest guest: mounts the pseudo filesystems, runs every
- * executable in /tests in sorted order and shuts the machine down.
+ * executable in /tests in sorted order, the fault-injection walk last, and
+ * shuts the machine down.
  *
  * Everything goes to the console, where the host tells a finished run from a
  * crash or a hang by these lines (NAME is the file name in /tests):
@@ -179,6 +180,21 @@ static int is_test(const struct dirent *d)
 	return !stat(path, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111);
 }
 
+/*
+ * The fault-injection walk fails the kernel's own allocations, DMA-API
+ * debug's among them, and DMA-API debug turns itself off when one of its
+ * allocations fails: it runs after every other test, which keeps it on.
+ */
+#define RUN_LAST	"vsvm_inject_test"
+
+static int test_order(const struct dirent **a, const struct dirent **b)
+{
+	int last_a = !strcmp((*a)->d_name, RUN_LAST);
+	int last_b = !strcmp((*b)->d_name, RUN_LAST);
+
+	return last_a != last_b ? last_a - last_b : alphasort(a, b);
+}
+
 /* Every name of vsvm.selftests= must be a test in /tests. */
 static void check_selected(struct dirent **tests, int n)
 {
@@ -316,7 +332,7 @@ int main(void)
 	if (chdir("/tmp"))
 		say("error: chdir /tmp: %m");
 	start = now(CLOCK_MONOTONIC);
-	n = scandir(TESTS_DIR, &tests, is_test, alphasort);
+	n = scandir(TESTS_DIR, &tests, is_test, test_order);
 	if (n < 0) {
 		say("error: " TESTS_DIR ": %m");
 		tests = NULL;

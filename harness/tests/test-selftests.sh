@@ -50,6 +50,12 @@ check no-iommu.log "0 1 0" 'no "DMAR: IOMMU enabled"'
 check no-dri.log "2 1 1" "no /dev/dri node" --tests fault_test
 check bad-args.log "0 1 0" "fault_test: ended with exit=1 without a failed test" --tests fault_test
 check skip-all.log "0 0 1" "test: 0 passed, 0 failed, 1 skipped" --tests hmm_test
+check skip-all.log "0 1 0" "hmm_test: 1 skipped, but this configuration must run it" \
+	--tests hmm_test --no-skip hmm_test
+check pass.log "4 1 0" "fault_test: 1 skipped, but this configuration must run it" \
+	--tests fault_test migrate_test --no-skip fault_test
+check pass.log "4 0 1" "test: 4 passed, 0 failed, 1 skipped" \
+	--tests fault_test migrate_test --no-skip migrate_test
 check splat.log "2 1 1" "kernel splat in the console log" --tests fault_test
 check garbled.log "1 1 1" "1 of its 3 tests reported nothing" --tests fault_test
 check garbled.log "1 1 1" 'do not add up to its "# Totals" line' --tests fault_test

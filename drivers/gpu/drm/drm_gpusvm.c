@@ -3,7 +3,10 @@
  * GPU shared virtual memory helpers.
  */
 
+#include <kunit/static_stub.h>
+
 #include <linux/dma-mapping.h>
+#include <linux/fault-inject.h>
 #include <linux/hmm.h>
 #include <linux/hugetlb_inline.h>
 #include <linux/interval_tree.h>
@@ -259,10 +262,28 @@
  * -ENOMEM, and each call unwinds what it did: the error codes are those the
  * kernel-doc of each function lists. Without the option the sites compile
  * away.
+ *
+ * fail-nth counts every fault-injection site the task reaches: with
+ * failslab and fail_page_alloc built in, the kernel's own allocations on the
+ * same paths too, which is what a walk from userspace wants. A KUnit test
+ * that must count and fail the helpers' sites only redirects the one
+ * function they all go through, drm_gpusvm_should_fail(), to a counter of
+ * its own with kunit_activate_static_stub().
  */
 #ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
 /* The one fault attribute of every site of the helpers. */
-DECLARE_FAULT_ATTR(drm_gpusvm_fail_attr);
+static DECLARE_FAULT_ATTR(drm_gpusvm_fail_attr);
+
+/*
+ * One fault-injection site: true if the task's fail-nth counter says so.
+ * KUnit suites replace it with a stub of their own, which counts and fails
+ * the helpers' sites only.
+ */
+bool drm_gpusvm_should_fail(size_t size)
+{
+	KUNIT_STATIC_STUB_REDIRECT(drm_gpusvm_should_fail, size);
+	return should_fail(&drm_gpusvm_fail_attr, size);
+}
 #endif
 
 static bool drm_gpusvm_chunk_sizes_valid(const unsigned long *chunk_sizes,

@@ -7,17 +7,10 @@
 #ifndef __DRM_GPUSVM_INJECT_H__
 #define __DRM_GPUSVM_INJECT_H__
 
-#include <linux/fault-inject.h>
 #include <linux/types.h>
 
 #ifdef CONFIG_DRM_GPUSVM_FAULT_INJECTION
-extern struct fault_attr drm_gpusvm_fail_attr;
-
-/* One fault-injection site: true if the task's fail-nth counter says so. */
-static inline bool drm_gpusvm_should_fail(size_t size)
-{
-	return should_fail(&drm_gpusvm_fail_attr, size);
-}
+bool drm_gpusvm_should_fail(size_t size);
 #else
 static inline bool drm_gpusvm_should_fail(size_t size)
 {

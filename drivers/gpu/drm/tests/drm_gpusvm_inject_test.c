@@ -2,8 +2,8 @@
 /*
  * KUnit tests that fail every site of every GPU SVM path in turn: the
  * helpers' own allocations, DMA and device maps and notifier insertions
- * (through the task's fail-nth counter and CONFIG_DRM_GPUSVM_FAULT_INJECTION)
- * and every driver callback (through the test GPU's and test VRAM's
+ * (through test_fail_nth, with CONFIG_DRM_GPUSVM_FAULT_INJECTION) and every
+ * driver callback (through the test GPU's and test VRAM's
  * test_op_fail()). A clean run of a path counts its sites; then each site
  * fails once, and each failure must give the documented error, leave a state
  * from which the same path succeeds with the data intact, and leak nothing.
@@ -32,7 +32,7 @@
 /* The span every path works on: 16 pages of anonymous memory. */
 #define INJECT_SIZE	SZ_64K
 
-/* Library sites are counted by letting fail-nth run down from this. */
+/* Library sites are counted by letting test_fail_nth run down from this. */
 #define INJECT_COUNT	BIT(30)
 
 /* The error driver callbacks that return one fail with. */
@@ -508,10 +508,6 @@ KUNIT_ARRAY_PARAM(inject_path, inject_paths, inject_path_desc);
  * same path again without injection (it must succeed, data intact), and
  * nothing leaked once cleaned up.
  */
-/* Whether fail-nth also counts the kernel's own allocations. */
-#define INJECT_KERNEL_SITES \
-	(IS_ENABLED(CONFIG_FAILSLAB) || IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC))
-
 static void inject_check(struct kunit *test, struct inject_test *t,
 			 const struct inject_path *p, const char *site,
 			 unsigned int k, int err, int want, bool may_succeed)
@@ -543,10 +539,10 @@ static void inject_every_site(struct kunit *test)
 	/* A clean run counts the sites. */
 	p->prepare(test, t);
 	test_op_reset();
-	current->fail_nth = INJECT_COUNT;
+	test_fail_nth = INJECT_COUNT;
 	err = p->run(test, t);
-	lib_sites = INJECT_COUNT - current->fail_nth;
-	current->fail_nth = 0;
+	lib_sites = INJECT_COUNT - test_fail_nth;
+	test_fail_nth = 0;
 	KUNIT_ASSERT_EQ(test, err, 0);
 	for (op = 0; op < TEST_OP_COUNT; op++) {
 		op_sites[op] = test_op_calls(op);
@@ -557,24 +553,15 @@ static void inject_every_site(struct kunit *test)
 	expect_nothing_leaked(test, t);
 	KUNIT_ASSERT_GT(test, lib_sites, 0);
 
-	/*
-	 * Each site of the helpers; with failslab or fail_page_alloc, of the
-	 * kernel's own allocations on the path too, of which a run may make
-	 * fewer than the clean one (lazily allocated state): a site not
-	 * reached then fails nothing, and the run must succeed.
-	 */
+	/* Each site of the helpers. */
 	for (k = 1; k <= lib_sites; k++) {
-		bool reached;
-
 		p->prepare(test, t);
-		current->fail_nth = k;
+		test_fail_nth = k;
 		err = p->run(test, t);
-		reached = !current->fail_nth;
-		KUNIT_EXPECT_TRUE_MSG(test, reached || INJECT_KERNEL_SITES,
-				      "%s: site %u not reached", p->name, k);
-		current->fail_nth = 0;
+		KUNIT_EXPECT_EQ_MSG(test, test_fail_nth, 0,
+				    "%s: site %u not reached", p->name, k);
+		test_fail_nth = 0;
 		inject_check(test, t, p, "helper site", k, err,
-			     !reached ? 0 :
 			     k == 1 && p->lib_err_first ? p->lib_err_first :
 							  p->lib_err,
 			     p->lib_may_succeed);
@@ -622,8 +609,7 @@ static int inject_test_init(struct kunit *test)
 	struct inject_test *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	t->addr = ALIGN(test_mmap(test, SZ_4M, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE), SZ_2M);

@@ -863,8 +863,9 @@ static void migrate_span_larger_than_allocation(struct kunit *test)
 }
 
 /*
- * Fail the allocations of a migration path one at a time (fail-nth): each
- * failure gives -ENOMEM, leaves every page where it was, and the data intact.
+ * Fail the allocations of a migration path one at a time (test_fail_nth):
+ * each failure gives -ENOMEM, leaves every page where it was, and the data
+ * intact.
  */
 static void migrate_survives_each_failed_allocation(struct kunit *test)
 {
@@ -872,16 +873,15 @@ static void migrate_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	test_fill_user(test, t->addr, SZ_64K, 27);
 	for (nth = 1; nth < 64; nth++) {
-		current->fail_nth = nth;
+		test_fail_nth = nth;
 		err = test_vram_migrate(t->vram, t->mm, t->addr,
 					t->addr + SZ_64K, 0, NULL);
-		if (current->fail_nth) {
-			current->fail_nth = 0;
+		if (test_fail_nth) {
+			test_fail_nth = 0;
 			KUNIT_EXPECT_EQ(test, err, 0);
 			break;
 		}
@@ -904,17 +904,16 @@ static void evict_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	test_fill_user(test, t->addr, SZ_64K, 28);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, &alloc), 0);
 	for (nth = 1; nth < 64; nth++) {
-		current->fail_nth = nth;
+		test_fail_nth = nth;
 		err = drm_pagemap_evict_to_ram(&alloc->devmem);
-		if (current->fail_nth) {
-			current->fail_nth = 0;
+		if (test_fail_nth) {
+			test_fail_nth = 0;
 			KUNIT_EXPECT_EQ(test, err, 0);
 			break;
 		}
@@ -934,18 +933,17 @@ static void migrate_cpu_fault_allocation_fails(struct kunit *test)
 	struct migrate_test *t = test->priv;
 	u8 byte;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	test_fill_user(test, t->addr, SZ_64K, 29);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 						t->addr + SZ_64K, 0, NULL), 0);
 	/* The CPU fault cannot allocate: the access fails, nothing moves. */
-	current->fail_nth = 1;
+	test_fail_nth = 1;
 	KUNIT_EXPECT_NE(test, copy_from_user(&byte, (void __user *)t->addr, 1),
 			0);
-	KUNIT_EXPECT_EQ(test, current->fail_nth, 0);
-	current->fail_nth = 0;
+	KUNIT_EXPECT_EQ(test, test_fail_nth, 0);
+	test_fail_nth = 0;
 	KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 16);
 	test_expect_data(test, NULL, t->addr, SZ_64K, 29);
 	expect_clean(test, t);
@@ -1105,7 +1103,7 @@ static void migrate_device_mapping_returned_as_is(struct kunit *test)
 
 /*
  * Fail the k-th map of a range that holds device pages and system pages
- * (fail-nth, k > 0 included): each failure gives -ENOMEM and leaves no
+ * (test_fail_nth, k > 0 included): each failure gives -ENOMEM and leaves no
  * mapping, device or DMA; the next fault maps everything.
  */
 static void migrate_each_failed_map_unwinds(struct kunit *test)
@@ -1115,8 +1113,7 @@ static void migrate_each_failed_map_unwinds(struct kunit *test)
 	struct drm_gpusvm_range *range;
 	int err = 0;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	test_fill_user(test, t->addr, SZ_64K, 6);
 	KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
@@ -1132,11 +1129,11 @@ static void migrate_each_failed_map_unwinds(struct kunit *test)
 							t->gpu->gpuva_end,
 							&t->gpu->ctx);
 		if (!IS_ERR(range)) {
-			current->fail_nth = nth;
+			test_fail_nth = nth;
 			err = drm_gpusvm_range_get_pages(&t->gpu->gpusvm, range,
 							 &t->gpu->ctx);
-			left = current->fail_nth;
-			current->fail_nth = 0;
+			left = test_fail_nth;
+			test_fail_nth = 0;
 		}
 		mutex_unlock(&t->gpu->lock);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, range);
@@ -1169,8 +1166,7 @@ static void range_evict_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	test_fill_user(test, t->addr, SZ_64K, 7);
 	t->gpu->gpuva_start = t->addr;
@@ -1183,22 +1179,15 @@ static void range_evict_survives_each_failed_allocation(struct kunit *test)
 
 	for (nth = 1; nth < 64; nth++) {
 		mutex_lock(&t->gpu->lock);
-		current->fail_nth = nth;
+		test_fail_nth = nth;
 		err = drm_gpusvm_range_evict(&t->gpu->gpusvm, range);
-		if (current->fail_nth) {
-			current->fail_nth = 0;
+		if (test_fail_nth) {
+			test_fail_nth = 0;
 			mutex_unlock(&t->gpu->lock);
 			KUNIT_EXPECT_EQ(test, err, 0);
 			break;
 		}
 		mutex_unlock(&t->gpu->lock);
-		/*
-		 * With failslab, the failed allocation may be one the kernel
-		 * falls back from (a non-sleeping attempt first): the
-		 * eviction then succeeds, and there is nothing left to fail.
-		 */
-		if (!err)
-			break;
 		failed++;
 		/* Our pfn array, or the migration of the fault inside. */
 		KUNIT_EXPECT_TRUE(test, err == -ENOMEM || err == -EFAULT);
@@ -1212,7 +1201,7 @@ static void range_evict_survives_each_failed_allocation(struct kunit *test)
 
 /*
  * The unbind path's eviction cannot fail: each DMA map of its copies fails
- * in turn (fail-nth) and it still brings every page home, data intact.
+ * in turn (test_fail_nth) and it still brings every page home, data intact.
  */
 static void evict_nofail_survives_each_failed_map(struct kunit *test)
 {
@@ -1220,17 +1209,16 @@ static void evict_nofail_survives_each_failed_map(struct kunit *test)
 	struct test_vram_alloc *alloc;
 	unsigned int nth;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	test_fill_user(test, t->addr, SZ_64K, 8);
 	for (nth = 1; nth <= 17; nth++) {
 		KUNIT_ASSERT_EQ(test, test_vram_migrate(t->vram, t->mm, t->addr,
 							t->addr + SZ_64K, 0,
 							&alloc), 0);
-		current->fail_nth = nth;
+		test_fail_nth = nth;
 		drm_pagemap_evict_to_ram_nofail(&alloc->devmem);
-		current->fail_nth = 0;
+		test_fail_nth = 0;
 		KUNIT_EXPECT_TRUE(test, completion_done(&alloc->devmem.detached));
 		KUNIT_EXPECT_EQ(test, device_pages(t, t->addr, SZ_64K), 0);
 		test_expect_data(test, NULL, t->addr, SZ_64K, 8);

@@ -1261,23 +1261,22 @@ static void owner_allocation_fails(struct kunit *test)
 {
 	struct owner_test *o = test->priv;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	owner_join(o, 0, 1);
-	current->fail_nth = 1;
+	test_fail_nth = 1;
 	KUNIT_EXPECT_EQ(test, owner_acquire(o, 0), -ENOMEM);
-	current->fail_nth = 0;
+	test_fail_nth = 0;
 	KUNIT_EXPECT_NULL(test, o->peers[0].list);
 	KUNIT_EXPECT_NULL(test, o->peers[0].owner);
 	KUNIT_EXPECT_TRUE(test, list_empty(&o->list.peers));
 
 	KUNIT_ASSERT_EQ(test, owner_acquire(o, 0), 0);
-	current->fail_nth = 1;
+	test_fail_nth = 1;
 	KUNIT_EXPECT_EQ(test, owner_acquire(o, 1), 0);
 	/* Nothing was allocated: the failure is still pending. */
-	KUNIT_EXPECT_EQ(test, current->fail_nth, 1);
-	current->fail_nth = 0;
+	KUNIT_EXPECT_EQ(test, test_fail_nth, 1);
+	test_fail_nth = 0;
 	KUNIT_EXPECT_PTR_EQ(test, o->peers[1].owner, o->peers[0].owner);
 }
 

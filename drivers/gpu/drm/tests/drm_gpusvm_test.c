@@ -1172,8 +1172,8 @@ static void gpusvm_notifier_alloc_failure(struct kunit *test)
 }
 
 /*
- * Fail the helpers' own allocations of a GPU fault one at a time, through the
- * task's fail-nth counter: each failure gives -ENOMEM (or, for the page check
+ * Fail the helpers' own allocations of a GPU fault one at a time, through
+ * test_fail_nth: each failure gives -ENOMEM (or, for the page check
  * of chunk selection, a smaller chunk), leaves nothing mapped, and the next
  * fault succeeds with the data intact.
  */
@@ -1184,8 +1184,7 @@ static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
 	unsigned int nth, failed = 0;
 	int err;
 
-	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth_init(test);
 
 	KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, SZ_2M,
 					 MADV_NOHUGEPAGE), 0);
@@ -1196,11 +1195,11 @@ static void gpusvm_fault_survives_each_failed_allocation(struct kunit *test)
 	gpu->gpuva_end = addr + SZ_64K;
 
 	for (nth = 1; nth < 64; nth++) {
-		current->fail_nth = nth;
+		test_fail_nth = nth;
 		err = test_gpu_fault(gpu, addr, false);
-		if (current->fail_nth) {
+		if (test_fail_nth) {
 			/* Fewer than @nth allocations: nothing failed. */
-			current->fail_nth = 0;
+			test_fail_nth = 0;
 			KUNIT_EXPECT_EQ(test, err, 0);
 			break;
 		}

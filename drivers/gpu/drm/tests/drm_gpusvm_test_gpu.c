@@ -11,6 +11,7 @@
 
 #include <kunit/device.h>
 #include <kunit/resource.h>
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 
 #include <linux/dma-direct.h>
@@ -28,6 +29,7 @@
 #include <drm/drm_kunit_helpers.h>
 #include <drm/drm_pagemap.h>
 
+#include "../drm_gpusvm_inject.h"
 #include "drm_gpusvm_test_gpu.h"
 
 /* Bounds of the fault loop and of the refaults of one GPU access. */
@@ -138,6 +140,35 @@ int test_op_call(enum test_op op)
 	    atomic_dec_if_positive(&test_op_inject.countdown) == 0)
 		return READ_ONCE(test_op_inject.err) ?: -ENOMEM;
 	return 0;
+}
+
+/*
+ * The countdown of the helpers' own fault-injection sites in the case's
+ * thread: set to N, the N-th site reached from then on fails, as with the
+ * task's fail-nth. Unlike fail-nth it counts nothing else, so that failslab
+ * and fail_page_alloc built in (the debug configuration) change no count.
+ */
+unsigned int test_fail_nth;
+
+static bool test_should_fail(size_t size)
+{
+	return test_fail_nth && !--test_fail_nth;
+}
+
+/**
+ * test_fail_nth_init() - Let test_fail_nth fail the helpers' sites in a case
+ * @test: The case; skipped without %CONFIG_DRM_GPUSVM_FAULT_INJECTION.
+ *
+ * Redirects drm_gpusvm_should_fail() in the case's thread to test_fail_nth
+ * until the case ends.
+ */
+void test_fail_nth_init(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_DRM_GPUSVM_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_DRM_GPUSVM_FAULT_INJECTION");
+	test_fail_nth = 0;
+	kunit_activate_static_stub(test, drm_gpusvm_should_fail,
+				   test_should_fail);
 }
 
 /* Set to make the next notifier allocation of any test GPU fail. */

@@ -146,6 +146,9 @@ unsigned int test_op_calls(enum test_op op);
 bool test_op_pending(void);
 int test_op_call(enum test_op op);
 
+extern unsigned int test_fail_nth;
+void test_fail_nth_init(struct kunit *test);
+
 extern atomic_t test_gpu_notifiers;
 extern bool test_gpu_fail_notifier_alloc;
 extern const unsigned long test_gpu_chunk_sizes[3];

@@ -23,6 +23,10 @@
  * to what it was. The log says how many allocations each path made (the
  * sites a run reaches) and how the injected runs ended.
  *
+ * The failed allocation may be one of DMA-API debug's, which then turns
+ * itself off for the rest of the boot: the setup says so to the harness's
+ * console scanner, and the harness runs this test after every other one.
+ *
  * Needs CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC and
  * CONFIG_FAULT_INJECTION_DEBUG_FS with debugfs mounted; skips without them.
  */
@@ -143,6 +147,7 @@ FIXTURE_SETUP(inject)
 	for (i = 0; i < (int)ARRAY_SIZE(knobs); i++)
 		ASSERT_EQ(0, write_file(knobs[i].file, knobs[i].value))
 			TH_LOG("cannot write debugfs knob %d", i);
+	ksft_print_msg("gpusvm-expect-dma-debug-off\n");
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
 		 (long)syscall(SYS_gettid));
 	in->fail_nth = open(path, O_RDWR);
