@@ -1241,9 +1241,10 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_pages_valid);
  * allowed. Returns 0 if it serves, -EFAULT for system pages where only device
  * pages will do (the driver migrates), else -EEXIST.
  */
-static int drm_gpusvm_mapping_serves(const struct drm_gpusvm_pages *svm_pages,
-				     struct drm_gpusvm_pages_flags flags,
-				     const struct drm_gpusvm_ctx *ctx)
+static __always_inline int
+drm_gpusvm_mapping_serves(const struct drm_gpusvm_pages *svm_pages,
+			  struct drm_gpusvm_pages_flags flags,
+			  const struct drm_gpusvm_ctx *ctx)
 {
 	if (flags.has_devmem_pages) {
 		if (READ_ONCE(svm_pages->owner) !=
