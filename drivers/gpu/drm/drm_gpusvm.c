@@ -1414,6 +1414,41 @@ out_free_pfns:
 	return err;
 }
 
+/*
+ * The answers of drm_gpusvm_get_pages() other than a current mapping that
+ * serves: out of line, so that a re-fault returns without saving the
+ * registers this part needs. Invalidations only ever take a mapping away,
+ * and only this call makes one: without one now there is none to check.
+ * Else check it once, under the lock.
+ */
+static noinline int
+drm_gpusvm_get_pages_locked(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_pages *svm_pages,
+			    struct mm_struct *mm,
+			    struct mmu_interval_notifier *notifier,
+			    unsigned long pages_start, unsigned long pages_end,
+			    const struct drm_gpusvm_ctx *ctx)
+{
+	struct drm_gpusvm_pages_flags flags;
+	int err = 0;
+
+	flags.__flags = READ_ONCE(svm_pages->flags.__flags);
+	if (flags.unmapped || flags.has_dma_mapping) {
+		down_read(&gpusvm->notifier_lock);
+		flags.__flags = svm_pages->flags.__flags;
+		if (flags.unmapped)
+			err = -EFAULT;
+		else if (flags.has_dma_mapping)
+			err = drm_gpusvm_mapping_serves(svm_pages, flags, ctx);
+		up_read(&gpusvm->notifier_lock);
+		if (flags.unmapped || flags.has_dma_mapping)
+			return err;
+	}
+
+	return drm_gpusvm_fault_and_map(gpusvm, svm_pages, mm, notifier,
+					pages_start, pages_end, ctx);
+}
+
 /**
  * drm_gpusvm_get_pages() - Fault in and DMA-map the pages of a span
  * @gpusvm: Pointer to the GPU SVM structure.
@@ -1481,7 +1516,6 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 {
 	unsigned long npages = drm_gpusvm_npages(pages_start, pages_end);
 	struct drm_gpusvm_pages_flags flags;
-	int err = 0;
 
 	if (!mm || !notifier || !PAGE_ALIGNED(pages_start) ||
 	    !PAGE_ALIGNED(pages_end) || pages_end < pages_start)
@@ -1504,24 +1538,8 @@ int drm_gpusvm_get_pages(struct drm_gpusvm *gpusvm,
 	    !drm_gpusvm_mapping_serves(svm_pages, flags, ctx))
 		return 0;
 
-	/*
-	 * Invalidations only ever take a mapping away, and only this call makes
-	 * one: without one now there is none to check. Else check it once.
-	 */
-	if (flags.unmapped || flags.has_dma_mapping) {
-		down_read(&gpusvm->notifier_lock);
-		flags.__flags = svm_pages->flags.__flags;
-		if (flags.unmapped)
-			err = -EFAULT;
-		else if (flags.has_dma_mapping)
-			err = drm_gpusvm_mapping_serves(svm_pages, flags, ctx);
-		up_read(&gpusvm->notifier_lock);
-		if (flags.unmapped || flags.has_dma_mapping)
-			return err;
-	}
-
-	return drm_gpusvm_fault_and_map(gpusvm, svm_pages, mm, notifier,
-					pages_start, pages_end, ctx);
+	return drm_gpusvm_get_pages_locked(gpusvm, svm_pages, mm, notifier,
+					   pages_start, pages_end, ctx);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_get_pages);
 
