@@ -817,76 +817,27 @@ static bool drm_gpusvm_range_mapping_current(struct drm_gpusvm_range *range,
 	       range->pages.dma_addr[0].dir == DMA_BIDIRECTIONAL;
 }
 
-/**
- * drm_gpusvm_range_find_or_insert() - Find or create the range of a GPU fault
- * @gpusvm: Pointer to the GPU SVM structure.
- * @fault_addr: CPU address the GPU faulted on.
- * @gpuva_start: Start of the GPU VA window the range must stay in.
- * @gpuva_end: Exclusive end of that window.
- * @ctx: Options: &drm_gpusvm_ctx.read_only (no write access wanted),
- *	&drm_gpusvm_ctx.check_pages_threshold,
- *	&drm_gpusvm_ctx.device_private_page_owner and
- *	&drm_gpusvm_ctx.devmem_possible are used.
- *
- * Returns the range covering @fault_addr, creating it (and its notifier) if
- * needed. A new range gets the largest chunk size from
- * &drm_gpusvm.chunk_sizes whose aligned window contains @fault_addr and lies
- * inside the VMA, its notifier, [@gpuva_start, @gpuva_end) and the mirrored
- * window, and overlaps no other range; a chunk of at most
- * &drm_gpusvm_ctx.check_pages_threshold is only taken if all its CPU pages are
- * present, the last (4K) one always is.
- *
- * The caller gets no reference of its own: the range lives until the driver
- * removes it with drm_gpusvm_range_remove(). Use drm_gpusvm_range_get() to
- * keep it longer.
- *
- * Context: Process context, the driver lock held for write (asserted), no mmap
- * lock and no notifier lock held; may sleep.
- * Returns: The range, or an ERR_PTR(): -EINVAL if @fault_addr is outside the
- * mirrored window or [@gpuva_start, @gpuva_end), if that window is empty, if
- * no chunk fits, if @gpusvm is a pages-only instance or was torn down with
- * drm_gpusvm_fini(); -EFAULT if the mm has exited; -ENOENT if no VMA is at
- * @fault_addr; -EOPNOTSUPP for %VM_PFNMAP, %VM_IO or %VM_MIXEDMAP memory;
- * -EPERM if the VMA is not readable, or not writable and write access is
- * wanted; -ENOMEM if an allocation failed (nothing is left behind), or the
- * error of mmu_interval_notifier_insert().
+/*
+ * drm_gpusvm_range_find_or_insert() for a range that has no current mapping
+ * (@range, checked against its VMA) or none at all (made, with @notifier if
+ * NULL): out of line, so that a lookup that finds a current mapping returns
+ * without saving the registers this part needs.
  */
-struct drm_gpusvm_range *
-drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
-				unsigned long fault_addr,
-				unsigned long gpuva_start,
-				unsigned long gpuva_end,
-				const struct drm_gpusvm_ctx *ctx)
+static noinline struct drm_gpusvm_range *
+drm_gpusvm_range_check_or_insert(struct drm_gpusvm *gpusvm,
+				 struct drm_gpusvm_notifier *notifier,
+				 struct drm_gpusvm_range *range,
+				 unsigned long fault_addr,
+				 unsigned long gpuva_start,
+				 unsigned long gpuva_end,
+				 const struct drm_gpusvm_ctx *ctx)
 {
 	struct mm_struct *mm = gpusvm->mm;
-	struct drm_gpusvm_range *range = NULL;
-	struct drm_gpusvm_notifier *notifier;
 	struct vm_area_struct *vma;
 	bool new_notifier = false;
 	unsigned long chunk_size;
 	bool migrate_devmem;
 	int err;
-
-	drm_gpusvm_driver_lock_held(gpusvm);
-
-	if (!mm || fault_addr < gpusvm->mm_start ||
-	    fault_addr - gpusvm->mm_start >= gpusvm->mm_range ||
-	    gpuva_start >= gpuva_end || fault_addr < gpuva_start ||
-	    fault_addr >= gpuva_end)
-		return ERR_PTR(-EINVAL);
-
-	/*
-	 * The ranges only change under the driver lock: a range found now is
-	 * the one to return, once its VMA is checked. A current mapping has
-	 * checked it already.
-	 */
-	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
-	if (notifier) {
-		range = drm_gpusvm_range_find(notifier, fault_addr,
-					      fault_addr + 1);
-		if (range && drm_gpusvm_range_mapping_current(range, ctx))
-			return range;
-	}
 
 	if (!mmget_not_zero(mm))
 		return ERR_PTR(-EFAULT);
@@ -986,6 +937,76 @@ err_mmput:
 	mmput(mm);
 
 	return ERR_PTR(err);
+}
+
+/**
+ * drm_gpusvm_range_find_or_insert() - Find or create the range of a GPU fault
+ * @gpusvm: Pointer to the GPU SVM structure.
+ * @fault_addr: CPU address the GPU faulted on.
+ * @gpuva_start: Start of the GPU VA window the range must stay in.
+ * @gpuva_end: Exclusive end of that window.
+ * @ctx: Options: &drm_gpusvm_ctx.read_only (no write access wanted),
+ *	&drm_gpusvm_ctx.check_pages_threshold,
+ *	&drm_gpusvm_ctx.device_private_page_owner and
+ *	&drm_gpusvm_ctx.devmem_possible are used.
+ *
+ * Returns the range covering @fault_addr, creating it (and its notifier) if
+ * needed. A new range gets the largest chunk size from
+ * &drm_gpusvm.chunk_sizes whose aligned window contains @fault_addr and lies
+ * inside the VMA, its notifier, [@gpuva_start, @gpuva_end) and the mirrored
+ * window, and overlaps no other range; a chunk of at most
+ * &drm_gpusvm_ctx.check_pages_threshold is only taken if all its CPU pages are
+ * present, the last (%PAGE_SIZE) one always is.
+ *
+ * The caller gets no reference of its own: the range lives until the driver
+ * removes it with drm_gpusvm_range_remove(). Use drm_gpusvm_range_get() to
+ * keep it longer.
+ *
+ * Context: Process context, the driver lock held for write (asserted), no mmap
+ * lock and no notifier lock held; may sleep.
+ * Returns: The range, or an ERR_PTR(): -EINVAL if @fault_addr is outside the
+ * mirrored window or [@gpuva_start, @gpuva_end), if that window is empty, if
+ * no chunk fits, if @gpusvm is a pages-only instance or was torn down with
+ * drm_gpusvm_fini(); -EFAULT if the mm has exited; -ENOENT if no VMA is at
+ * @fault_addr; -EOPNOTSUPP for %VM_PFNMAP, %VM_IO or %VM_MIXEDMAP memory;
+ * -EPERM if the VMA is not readable, or not writable and write access is
+ * wanted; -ENOMEM if an allocation failed (nothing is left behind), or the
+ * error of mmu_interval_notifier_insert().
+ */
+struct drm_gpusvm_range *
+drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
+				unsigned long fault_addr,
+				unsigned long gpuva_start,
+				unsigned long gpuva_end,
+				const struct drm_gpusvm_ctx *ctx)
+{
+	struct drm_gpusvm_range *range = NULL;
+	struct drm_gpusvm_notifier *notifier;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (!gpusvm->mm || fault_addr < gpusvm->mm_start ||
+	    fault_addr - gpusvm->mm_start >= gpusvm->mm_range ||
+	    gpuva_start >= gpuva_end || fault_addr < gpuva_start ||
+	    fault_addr >= gpuva_end)
+		return ERR_PTR(-EINVAL);
+
+	/*
+	 * The ranges only change under the driver lock: a range found now is
+	 * the one to return, once its VMA is checked. A current mapping has
+	 * checked it already.
+	 */
+	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
+	if (notifier) {
+		range = drm_gpusvm_range_find(notifier, fault_addr,
+					      fault_addr + 1);
+		if (range && drm_gpusvm_range_mapping_current(range, ctx))
+			return range;
+	}
+
+	return drm_gpusvm_range_check_or_insert(gpusvm, notifier, range,
+						fault_addr, gpuva_start,
+						gpuva_end, ctx);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_find_or_insert);
 
