@@ -1354,10 +1354,9 @@ static bool drm_gpusvm_pfns_writable(const unsigned long *pfns,
 
 /*
  * The fault and map loop of drm_gpusvm_get_pages(), for pages that hold no
- * mapping. Apart, so that the re-fault of a current mapping does not set up
- * (and, with the stack initialised, zero) its frame.
+ * mapping.
  */
-static noinline int
+static int
 drm_gpusvm_fault_and_map(struct drm_gpusvm *gpusvm,
 			 struct drm_gpusvm_pages *svm_pages,
 			 struct mm_struct *mm,
@@ -1438,7 +1437,8 @@ out_free_pfns:
 /*
  * The answers of drm_gpusvm_get_pages() other than a current mapping that
  * serves: out of line, so that a re-fault returns without saving the
- * registers this part needs. Invalidations only ever take a mapping away,
+ * registers this part needs, nor setting up (and, with the stack
+ * initialised, zeroing) the frame of the fault and map loop. Invalidations only ever take a mapping away,
  * and only this call makes one: without one now there is none to check.
  * Else check it once, under the lock.
  */
