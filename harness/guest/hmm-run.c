@@ -38,25 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#include "guest-say.h"
 
 #define HMM_DIR		"/hmm"
 #define HUGEPAGES	"8"
 #define MAX_ARGS	64
-
-static __printf(1, 2) void say(const char *fmt, ...)
-{
-	char line[1024] = "vsvm-guest: ";
-	size_t len = strlen(line);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
-	va_end(ap);
-	len = strlen(line);
-	line[len] = '\n';
-	write(STDOUT_FILENO, line, len + 1);
-}
 
 static double now(void)
 {

@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#include "guest-say.h"
 
 #define TESTS_DIR	"/tests"
 #define MAX_ARGS	64
@@ -54,21 +54,6 @@ static char cmdline[4096];
 static char selected[sizeof(cmdline) + 2];	/* ",NAME,NAME,", or "" for all */
 static char *test_args[MAX_ARGS];
 static int nr_test_args;
-
-static __printf(1, 2) void say(const char *fmt, ...)
-{
-	char line[1024] = "vsvm-guest: ";
-	size_t len = strlen(line);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
-	va_end(ap);
-	/* One write, so that kernel messages cannot split the line. */
-	len = strlen(line);
-	line[len] = '\n';
-	write(STDOUT_FILENO, line, len + 1);
-}
 
 static double now(clockid_t clock)
 {

@@ -237,16 +237,15 @@ static struct test_gpu *bench_gpu_create(struct kunit *test,
 					 const unsigned long *chunks,
 					 int num_chunks)
 {
-	struct drm_device *drm;
+	struct drm_device *drm = NULL;
 
-	if (!dev)
-		return test_gpu_create(test, 0, TASK_SIZE, SZ_512M, chunks,
-				       num_chunks);
-
-	drm = drm_dev_alloc(&bench_drm_driver, dev);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drm);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, bench_drm_dev_put,
-							drm), 0);
+	if (dev) {
+		drm = drm_dev_alloc(&bench_drm_driver, dev);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drm);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+								bench_drm_dev_put,
+								drm), 0);
+	}
 	return test_gpu_create_on(test, drm, 0, TASK_SIZE, SZ_512M, chunks,
 				  num_chunks);
 }

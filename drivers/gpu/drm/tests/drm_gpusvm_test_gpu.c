@@ -934,14 +934,29 @@ struct test_userptr *test_userptr_create(struct kunit *test,
 
 static atomic_t test_gpu_ids = ATOMIC_INIT(0);
 
-/* A GPU VM on @drm, or on a device of its own if @drm is NULL. */
-static struct test_gpu *__test_gpu_create(struct kunit *test,
-					  struct drm_device *drm,
-					  unsigned long mm_start,
-					  unsigned long mm_range,
-					  unsigned long notifier_size,
-					  const unsigned long *chunk_sizes,
-					  int num_chunks)
+/**
+ * test_gpu_create_on() - A test GPU on a given DRM device
+ * @test: The KUnit case.
+ * @drm: The DRM device, whose &drm_device.dev maps the pages; it must
+ *	outlive the case's GPU. NULL: a DRM device of the GPU's own.
+ * @mm_start: Start of the mirrored window.
+ * @mm_range: Size of the mirrored window.
+ * @notifier_size: Notifier window size.
+ * @chunk_sizes: Range sizes.
+ * @num_chunks: Number of @chunk_sizes.
+ *
+ * As test_gpu_create(), on a device of the caller's: a PCI device behind an
+ * IOMMU, say.
+ *
+ * Returns: The test GPU (the case is aborted on failure).
+ */
+struct test_gpu *test_gpu_create_on(struct kunit *test,
+				    struct drm_device *drm,
+				    unsigned long mm_start,
+				    unsigned long mm_range,
+				    unsigned long notifier_size,
+				    const unsigned long *chunk_sizes,
+				    int num_chunks)
 {
 	struct test_gpu *gpu;
 	struct device *dev;
@@ -1120,36 +1135,8 @@ struct test_gpu *test_gpu_create(struct kunit *test, unsigned long mm_start,
 				 const unsigned long *chunk_sizes,
 				 int num_chunks)
 {
-	return __test_gpu_create(test, NULL, mm_start, mm_range, notifier_size,
-				 chunk_sizes, num_chunks);
-}
-
-/**
- * test_gpu_create_on() - A test GPU on a given DRM device
- * @test: The KUnit case.
- * @drm: The DRM device, whose &drm_device.dev maps the pages; it must
- *	outlive the case's GPU.
- * @mm_start: Start of the mirrored window.
- * @mm_range: Size of the mirrored window.
- * @notifier_size: Notifier window size.
- * @chunk_sizes: Range sizes.
- * @num_chunks: Number of @chunk_sizes.
- *
- * As test_gpu_create(), on a device of the caller's: a PCI device behind an
- * IOMMU, say.
- *
- * Returns: The test GPU (the case is aborted on failure).
- */
-struct test_gpu *test_gpu_create_on(struct kunit *test,
-				    struct drm_device *drm,
-				    unsigned long mm_start,
-				    unsigned long mm_range,
-				    unsigned long notifier_size,
-				    const unsigned long *chunk_sizes,
-				    int num_chunks)
-{
-	return __test_gpu_create(test, drm, mm_start, mm_range, notifier_size,
-				 chunk_sizes, num_chunks);
+	return test_gpu_create_on(test, NULL, mm_start, mm_range,
+				  notifier_size, chunk_sizes, num_chunks);
 }
 
 /**
@@ -1164,9 +1151,9 @@ struct test_gpu *test_gpu_create_on(struct kunit *test,
  */
 struct test_gpu *test_gpu_create_vm(struct test_gpu *gpu)
 {
-	return __test_gpu_create(gpu->test, gpu->drm, 0, TASK_SIZE, SZ_512M,
-				 test_gpu_chunk_sizes,
-				 ARRAY_SIZE(test_gpu_chunk_sizes));
+	return test_gpu_create_on(gpu->test, gpu->drm, 0, TASK_SIZE, SZ_512M,
+				  test_gpu_chunk_sizes,
+				  ARRAY_SIZE(test_gpu_chunk_sizes));
 }
 
 /**
