@@ -1438,9 +1438,9 @@ out_free_pfns:
  * The answers of drm_gpusvm_get_pages() other than a current mapping that
  * serves: out of line, so that a re-fault returns without saving the
  * registers this part needs, nor setting up (and, with the stack
- * initialised, zeroing) the frame of the fault and map loop. Invalidations only ever take a mapping away,
- * and only this call makes one: without one now there is none to check.
- * Else check it once, under the lock.
+ * initialised, zeroing) the frame of the fault and map loop. Invalidations
+ * only ever take a mapping away, and only this call makes one: without one
+ * now there is none to check. Else check it once, under the lock.
  */
 static noinline int
 drm_gpusvm_get_pages_locked(struct drm_gpusvm *gpusvm,
